@@ -1,0 +1,54 @@
+"""graphclust: clustering anything through a graph.
+
+``import graphclust`` loads numpy and scipy only; every public name below is resolved lazily on
+first use, so optional heavy parts (numba kernels, matplotlib, torch, mpi4py) load only when the
+feature that needs them is used.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    # estimators
+    "SpectralClustering": "graphclust.spectral",
+    # functional core
+    "spectral_clustering": "graphclust.spectral",
+    "spectral_embedding": "graphclust.spectral",
+    "knn": "graphclust.graph",
+    "knn_graph": "graphclust.graph",
+    "self_tuning_affinity": "graphclust.graph",
+    "gaussian_affinity": "graphclust.graph",
+    "kmeans_best_of": "graphclust.spectral",
+    # helpers
+    "set_progress": "graphclust._progress",
+    "GraphclustError": "graphclust._validation",
+}
+_SUBMODULES = {"graph", "spectral", "metrics", "datasets", "io", "plot", "cli"}
+
+__all__ = sorted(_LAZY) + sorted(_SUBMODULES) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"graphclust.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'graphclust' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphclust._progress import set_progress
+    from graphclust._validation import GraphclustError
+    from graphclust.graph import gaussian_affinity, knn, knn_graph, self_tuning_affinity
+    from graphclust.spectral import SpectralClustering, kmeans_best_of, spectral_clustering, spectral_embedding

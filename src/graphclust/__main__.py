@@ -1,0 +1,3 @@
+from graphclust.cli import main
+
+raise SystemExit(main())
