@@ -13,6 +13,7 @@ import numpy as np
 
 __all__ = [
     "GraphclustError",
+    "GraphclustTypeError",
     "check_points",
     "check_int",
     "check_float",
@@ -26,6 +27,10 @@ __all__ = [
 
 class GraphclustError(ValueError):
     """A clear, user-facing error about bad input or parameters."""
+
+
+class GraphclustTypeError(GraphclustError, TypeError):
+    """Input of the wrong kind (e.g. non-numeric values where numbers are needed)."""
 
 
 def check_points(X: Any, *, name: str = "X", min_samples: int = 2, dtype=None) -> np.ndarray:
@@ -43,12 +48,19 @@ def check_points(X: Any, *, name: str = "X", min_samples: int = 2, dtype=None) -
         arr = np.asarray(X)
     except Exception as exc:  # pragma: no cover - exotic objects
         raise GraphclustError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise GraphclustTypeError(
+                f"{name} must hold numbers ({exc}). Remove or encode non-numeric columns."
+            ) from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise GraphclustError(
             f"{name} must hold numbers, got dtype {arr.dtype}. Remove or encode non-numeric columns."
         )
     if np.iscomplexobj(arr):
-        raise GraphclustError(f"{name} must be real-valued, got complex dtype {arr.dtype}.")
+        raise GraphclustError(f"{name}: Complex data not supported (got {arr.dtype}); pass real values.")
     if arr.ndim != 2:
         hint = " Use X.reshape(-1, 1) for a single feature." if arr.ndim == 1 else ""
         raise GraphclustError(
@@ -56,8 +68,12 @@ def check_points(X: Any, *, name: str = "X", min_samples: int = 2, dtype=None) -
             f"{arr.shape}.{hint}"
         )
     n, d = arr.shape
-    if n == 0 or d == 0:
-        raise GraphclustError(f"{name} is empty (shape {arr.shape}); it needs at least one row and one column.")
+    if n == 0:
+        raise GraphclustError(f"{name} is empty: 0 sample(s) (shape={arr.shape}) while a minimum of "
+                              f"{min_samples} is required.")
+    if d == 0:
+        raise GraphclustError(f"{name} is empty: 0 feature(s) (shape={arr.shape}) while a minimum of "
+                              "1 is required.")
     if n < min_samples:
         raise GraphclustError(f"{name} has {n} sample(s); at least {min_samples} are needed.")
     if dtype is None:

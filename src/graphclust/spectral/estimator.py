@@ -78,6 +78,8 @@ class SpectralClustering(ClusterMixin, BaseEstimator):
     eigenvalues_ : ascending eigenvalues of L_sym that were computed.
     inertia_ : float, SSE of the best k-means run.
     inertias_ : (n_init,) SSE of every k-means run.
+    cluster_centers_ : (n_clusters_, n_clusters_) k-means centres in the embedding.
+    n_iter_ : int, Lloyd iterations of the best k-means run.
     sigma_ : (n,) local scales (None for precomputed affinities).
     n_graph_components_ : int, connected components of the graph.
     timings_ : dict, seconds per stage ("knn", "affinity", "eigen", "kmeans").
@@ -215,6 +217,7 @@ class SpectralClustering(ClusterMixin, BaseEstimator):
             self.inertias_ = np.array([inertia])
             self.inertia_ = inertia
             self.cluster_centers_ = centers
+            self.n_iter_ = 0
         else:
             with _progress.stage("kmeans", timings):
                 km = kmeans_best_of(U, K, n_init=self.n_init, max_iter=self.max_iter,
@@ -223,6 +226,7 @@ class SpectralClustering(ClusterMixin, BaseEstimator):
             self.inertia_ = km.inertia
             self.inertias_ = km.inertias
             self.cluster_centers_ = km.centers
+            self.n_iter_ = km.n_iter
         self.labels_ = labels
         self.n_clusters_ = K
         self.affinity_matrix_ = W
