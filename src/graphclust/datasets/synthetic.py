@@ -87,14 +87,17 @@ def hybrid(n: int = 7500, *, noise: float = 1.0, random_state=None):
 
 
 def gaussian_mixture(n: int = 100_000, n_features: int = 50, n_components: int = 10, *,
-                     separation: float = 6.0, intrinsic_dim: int | None = 10,
+                     separation: float = 8.0, intrinsic_dim: int | None = 10,
                      dtype=np.float32, random_state=None):
     """A large Gaussian mixture for scaling benchmarks (e.g. 1,000,000 x 50).
 
-    Component means are drawn at distance about ``separation`` from each other; each component
-    lives near a random ``intrinsic_dim``-dimensional subspace (unit variance there, 0.1 in the
-    other directions), like real embeddings (None = isotropic, the hardest case for approximate
-    kNN). Generated in blocks so memory stays at the output size.
+    All components live in one random ``intrinsic_dim``-dimensional subspace of the
+    ``n_features``-dimensional space (unit variance inside it, 0.1 in the other directions),
+    like real embeddings; ``intrinsic_dim=None`` makes the mixture isotropic (the hardest case
+    for approximate kNN). Component means lie in that subspace, two of them ``separation`` apart
+    on average, while two points of one component are about sqrt(2 intrinsic_dim) apart, so at
+    the default separation neighbouring components touch and the kNN graph is connected.
+    Generated in blocks so memory stays at the output size.
 
     Returns ``(X, y)`` with ``X`` of shape (n, n_features) and ``y`` in 0..n_components-1.
     """
@@ -103,23 +106,22 @@ def gaussian_mixture(n: int = 100_000, n_features: int = 50, n_components: int =
     n_components = check_int(n_components, "n_components", low=1)
     separation = check_float(separation, "separation", low=0.0)
     rng = check_random_state(random_state)
-    means = rng.normal(0, separation / np.sqrt(2), size=(n_components, n_features))
+    if intrinsic_dim is None:
+        basis = np.eye(n_features)
+        off = 0.0
+    else:
+        intrinsic_dim = check_int(intrinsic_dim, "intrinsic_dim", low=1, high=n_features)
+        basis = np.linalg.qr(rng.normal(size=(n_features, intrinsic_dim)))[0].T  # (q, d)
+        off = 0.1
+    q = basis.shape[0]
+    means = rng.normal(0, separation / np.sqrt(2 * q), size=(n_components, q)) @ basis
     y = rng.integers(0, n_components, n).astype(np.int64)
     X = np.empty((n, n_features), dtype=dtype)
-    if intrinsic_dim is not None:
-        intrinsic_dim = check_int(intrinsic_dim, "intrinsic_dim", low=1, high=n_features)
-        bases = [np.linalg.qr(rng.normal(size=(n_features, intrinsic_dim)))[0].T
-                 for _ in range(n_components)]
     block = 65536
     for s in range(0, n, block):
         yb = y[s:s + block]
-        if intrinsic_dim is None:
-            Xb = rng.normal(size=(yb.size, n_features))
-        else:
-            Xb = 0.1 * rng.normal(size=(yb.size, n_features))
-            z = rng.normal(size=(yb.size, intrinsic_dim))
-            for j in range(n_components):
-                m = yb == j
-                Xb[m] += z[m] @ bases[j]
+        Xb = rng.normal(size=(yb.size, q)) @ basis
+        if off:
+            Xb += off * rng.normal(size=(yb.size, n_features))
         X[s:s + block] = Xb + means[yb]
     return X, y
