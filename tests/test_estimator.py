@@ -117,3 +117,13 @@ def test_import_is_light():
             "'matplotlib', 'numba', 'sklearn', 'pyamg') if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_approximate_knn_path_is_thread_independent():
+    # n >= 15,000 and d > 8: knn_method="auto" uses graphclust's NN-descent
+    X, y = blobs(n=16000, centers=8, d=12, std=3.0, seed=21)
+    a = SpectralClustering(8, random_state=3, n_jobs=1).fit(X)
+    b = SpectralClustering(8, random_state=3, n_jobs=2).fit(X)
+    assert a.knn_method_ == "nndescent"
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert adjusted_rand_index(y, a.labels_) >= 0.99

@@ -22,11 +22,21 @@ _LAZY = {
     "self_tuning_affinity": "graphclust.graph",
     "gaussian_affinity": "graphclust.graph",
     "kmeans_best_of": "graphclust.spectral",
+    # community detection
+    "Louvain": "graphclust.community",
+    "LouvainResult": "graphclust.community",
+    "louvain": "graphclust.community",
+    "modularity": "graphclust.community",
+    "resolution_sweep": "graphclust.community",
+    "resolution_profile": "graphclust.community",
+    "k_clique_communities": "graphclust.community",
+    "Network": "graphclust.graph.network",
+    "Multiplex": "graphclust.graph.network",
     # helpers
     "set_progress": "graphclust._progress",
     "GraphclustError": "graphclust._validation",
 }
-_SUBMODULES = {"graph", "spectral", "metrics", "datasets", "io", "plot", "cli"}
+_SUBMODULES = {"graph", "spectral", "community", "metrics", "datasets", "io", "plot", "cli"}
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES) + ["__version__"]
 
@@ -50,5 +60,15 @@ def __dir__():
 if TYPE_CHECKING:  # pragma: no cover
     from graphclust._progress import set_progress
     from graphclust._validation import GraphclustError
+    from graphclust.community import (
+        Louvain,
+        LouvainResult,
+        k_clique_communities,
+        louvain,
+        modularity,
+        resolution_profile,
+        resolution_sweep,
+    )
     from graphclust.graph import gaussian_affinity, knn, knn_graph, self_tuning_affinity
+    from graphclust.graph.network import Multiplex, Network
     from graphclust.spectral import SpectralClustering, kmeans_best_of, spectral_clustering, spectral_embedding

@@ -284,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"graphclust {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_spectral_parser(sub)
+    from graphclust.community import cli as louvain_cli
+
+    louvain_cli.add_parser(sub)
     add_demo_parser(sub)
     return parser
 

@@ -102,11 +102,16 @@ def _check_weights(weight, n_edges: int) -> np.ndarray:
     return w
 
 
+def _py(x):
+    """A numpy scalar as the plain Python value (for messages)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def _check_finite_edges(rows, cols, w, node_ids, what: str) -> None:
     bad = ~np.isfinite(w)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        u, v = node_ids[rows[i]], node_ids[cols[i]]
+        u, v = _py(node_ids[rows[i]]), _py(node_ids[cols[i]])
         raise GraphclustError(
             f"{what} has {int(bad.sum())} NaN or infinite edge weight(s), first on edge "
             f"({u!r}, {v!r}) = {w[i]}; drop those edges or give them a finite weight."
