@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _sqdist(X, i, C, c):  # pragma: no cover - compiled
     s = 0.0
     for t in range(X.shape[1]):
@@ -18,7 +18,7 @@ def _sqdist(X, i, C, c):  # pragma: no cover - compiled
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def kmeans_plusplus(X, k, seed, n_local_trials):  # pragma: no cover - compiled
     """Greedy k-means++ (as in Arthur & Vassilvitskii, with local trials like scikit-learn)."""
     np.random.seed(seed)
@@ -63,7 +63,7 @@ def kmeans_plusplus(X, k, seed, n_local_trials):  # pragma: no cover - compiled
     return C
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def lloyd(X, C, max_iter, tol):  # pragma: no cover - compiled
     """Lloyd iterations from centres C (modified in place). Returns labels, inertia, n_iter."""
     n, d = X.shape
