@@ -49,7 +49,7 @@ def main():
     parts.append(section("kNN backends", "bench_knn.py", knn_args, out_dir))
     if (HERE / "bench_louvain.py").exists():
         parts.append(section("Louvain vs igraph, networkx, leidenalg, NetworKit", "bench_louvain.py",
-                             ["--full"] if a.full else [], out_dir))
+                             [] if a.full else ["--sizes", "100000"], out_dir))
     a.output.write_text("\n".join(parts))
     print(f"wrote {a.output}")
 

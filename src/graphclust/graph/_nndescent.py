@@ -1,34 +1,49 @@
 """Deterministic, parallel approximate k-nearest neighbours (Euclidean) for large n.
 
-Random-projection forest for the initial graph, then synchronous NN-descent (local joins of
-neighbours and reverse neighbours). Written in numba; imported lazily by
-``graphclust.graph.neighbors`` only when the approximate method is used.
+Algorithm: a random-projection forest (each node split by the hyperplane half-way between two
+random points of the node, as in Annoy / pynndescent) gives exact kNN within each leaf, merged
+over the trees; then synchronous NN-descent: each iteration samples, from a snapshot of the
+graph, up to ``max_candidates`` new and old neighbours + reverse neighbours per point, computes
+the distances of all new-new and new-old candidate pairs (the "local join") and keeps the
+improvements, until fewer than ``delta * n * k`` entries change. Distances are computed in
+float32. Imported lazily by ``graphclust.graph.neighbors`` only for the approximate method.
 
-Determinism
------------
-Same ``random_state`` gives bit-identical output whatever ``numba.set_num_threads`` is:
+Parallelism: the kernels are serial ``@njit(nogil=True)`` functions over a range of rows (or
+leaves, or trees) and run on ``numba.get_num_threads()`` Python threads. (Serial kernels
+compile ~4x faster than ``parallel=True`` ones, and the explicit ranges make the ownership
+rules below easy to see.)
 
-* every random choice is a counter-based hash of one integer seed and the indices involved
-  (tree, node, point, iteration), never a stateful per-thread generator;
-* no two threads ever write the same row: trees are built one per task, leaves of one tree are
-  disjoint, and every scatter (reverse neighbours, join updates) is applied by the thread that
-  owns the target row, reading the candidates in a fixed order. Each row therefore sees the same
-  sequence of updates with 1 or many threads;
-* each iteration's candidate lists are a snapshot taken at its start; joins are generated block
-  by block (the block size depends on ``n`` and ``k`` only) and applied before the next block.
+Determinism: the same ``random_state`` gives bit-identical output for any number of threads.
 
-Memory is O(n * k) for the graph and candidate lists plus the forest (``n_trees * n`` int32).
+* Every random choice is a counter-based hash of one integer seed and the indices involved
+  (tree, node, point, iteration), never a stateful generator.
+* No two threads ever write the same row: each tree is built by one thread; the leaves of one
+  tree are disjoint (trees are merged one after another); every scatter (reverse neighbours,
+  join results) is applied by the task that owns the target row, reading the candidates in a
+  fixed order. So each row sees the same sequence of updates however the rows are split.
+* Each iteration's candidate lists are a snapshot taken at its start; join pairs are generated
+  block by block (the block size depends on ``n`` and ``k`` only) and applied after each block.
+
+Memory: O(n * k) (graph: 8 bytes per entry; candidates: 16 * max_candidates bytes per point;
+a fixed ~48 MB join buffer), a float32 copy of X reordered by the first tree (so that near
+points are near in memory), and at most ``n_threads`` trees at a time (8 bytes per point each).
+Never n x n.
 """
 from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir as llir
+from numba import njit
+from numba.core import types
+from numba.extending import intrinsic
 
 from graphclust._validation import (
+    GraphclustError,
     check_float,
     check_int,
     check_points,
@@ -41,7 +56,10 @@ __all__ = ["nndescent_knn"]
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_EMPTY_PRI = np.uint32(0xFFFFFFFF)  # priorities are 31-bit, so a real one never equals this
+_EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)  # empty heap / candidate slot (larger than any key)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_IDX_MASK = np.uint64(0x7FFFFFFF)
+_KEY_IDX_BITS = np.uint64(0xFFFFFFFE)  # bits of a neighbour key that hold the index
 _JOIN_BUFFER_ENTRIES = 4_000_000  # pairs buffered per join block (12 bytes each)
 
 
@@ -69,8 +87,43 @@ def _randint(seed, a, b, m):
 
 
 # --------------------------------------------------------------------------------------------
-# distances and heaps
+# neighbour entries as one uint64 key: float32 bits of the squared distance (monotone for
+# d >= 0) | index << 1 | "new" flag. Comparing keys compares (distance, index), so one integer
+# comparison gives the tie-break by lower index, and a heap row is a single array.
 # --------------------------------------------------------------------------------------------
+@intrinsic
+def _f32_bits(typingctx, x):
+    if not (isinstance(x, types.Float) and x.bitwidth == 32):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.zext(builder.bitcast(args[0], llir.IntType(32)), llir.IntType(64))
+
+    return types.uint64(types.float32), codegen
+
+
+@intrinsic
+def _bits_f32(typingctx, x):
+    if not (isinstance(x, types.Integer) and x.bitwidth == 64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(builder.trunc(args[0], llir.IntType(32)), llir.FloatType())
+
+    return types.float32(x), codegen
+
+
+@njit(cache=True, nogil=True)
+def _make_key(dbits, j):
+    """Key of neighbour j at squared distance with float bits dbits, flagged new."""
+    return (dbits << np.uint64(32)) | (np.uint64(j) << np.uint64(1)) | np.uint64(1)
+
+
+@njit(cache=True, nogil=True)
+def _key_index(key):
+    return np.int64((key >> np.uint64(1)) & _IDX_MASK)
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _sqdist(x, y):
     s = np.float32(0.0)
@@ -81,70 +134,56 @@ def _sqdist(x, y):
 
 
 @njit(cache=True, nogil=True)
-def _gt(d1, i1, d2, i2):
-    """(d1, i1) > (d2, i2) lexicographically: ties in distance go to the lower index."""
-    return d1 > d2 or (d1 == d2 and i1 > i2)
-
-
-@njit(cache=True, nogil=True)
-def _heap_push(dist, ind, flag, row, d, j, f):
-    """Insert (d, j) into row's bounded max-heap (root = worst) unless it is not better or
-    already present. Returns 1 when inserted."""
-    k = dist.shape[1]
-    if not _gt(dist[row, 0], ind[row, 0], d, j):
-        return 0
-    for s in range(k):
-        if ind[row, s] == j:
-            return 0
+def _sift_down(heap, row, key):
+    """Put key at the root of row's max-heap (replacing the root) and restore the heap.
+    Written with selects rather than branches: the comparisons are unpredictable."""
+    k = heap.shape[1]
     pos = 0
     while True:
         c1 = 2 * pos + 1
         if c1 >= k:
             break
-        c2 = c1 + 1
         sw = c1
-        if c2 < k and _gt(dist[row, c2], ind[row, c2], dist[row, c1], ind[row, c1]):
-            sw = c2
-        if _gt(dist[row, sw], ind[row, sw], d, j):
-            dist[row, pos] = dist[row, sw]
-            ind[row, pos] = ind[row, sw]
-            flag[row, pos] = flag[row, sw]
+        big = heap[row, c1]
+        if c1 + 1 < k:
+            v2 = heap[row, c1 + 1]
+            sw = c1 + np.int64(v2 > big)
+            big = max(big, v2)
+        if big > key:
+            heap[row, pos] = big
             pos = sw
         else:
             break
-    dist[row, pos] = d
-    ind[row, pos] = j
-    flag[row, pos] = f
+    heap[row, pos] = key
+
+
+@njit(cache=True, nogil=True)
+def _heap_push(heap, row, key):
+    """Insert key into row's bounded max-heap (root = worst) unless it is not smaller than the
+    root or its index is already there. Returns 1 when inserted."""
+    if key >= heap[row, 0]:
+        return 0
+    j = key & _KEY_IDX_BITS
+    dup = False
+    for s in range(heap.shape[1]):
+        dup |= (heap[row, s] & _KEY_IDX_BITS) == j
+    if dup:
+        return 0
+    _sift_down(heap, row, key)
     return 1
 
 
 @njit(cache=True, nogil=True)
-def _cand_push(pri, ind, row, p, j):
-    """Keep the max_candidates entries of smallest (priority, index) in row (max-heap)."""
-    m = pri.shape[1]
-    if p > pri[row, 0] or (p == pri[row, 0] and j >= ind[row, 0]):
+def _cand_push(cand, row, key):
+    """Keep the max_candidates smallest (priority << 32 | index) keys of row (max-heap)."""
+    if key >= cand[row, 0]:
         return
-    for s in range(m):
-        if ind[row, s] == j:
-            return
-    pos = 0
-    while True:
-        c1 = 2 * pos + 1
-        if c1 >= m:
-            break
-        c2 = c1 + 1
-        sw = c1
-        if c2 < m and (pri[row, c2] > pri[row, c1]
-                       or (pri[row, c2] == pri[row, c1] and ind[row, c2] > ind[row, c1])):
-            sw = c2
-        if pri[row, sw] > p or (pri[row, sw] == p and ind[row, sw] > j):
-            pri[row, pos] = pri[row, sw]
-            ind[row, pos] = ind[row, sw]
-            pos = sw
-        else:
-            break
-    pri[row, pos] = p
-    ind[row, pos] = j
+    dup = False
+    for s in range(cand.shape[1]):
+        dup |= cand[row, s] == key
+    if dup:
+        return
+    _sift_down(cand, row, key)
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,7 +202,6 @@ def _build_tree(X, leaf_size, seed, perm, bounds):
     normal = np.empty(d, dtype=np.float32)
     st_s = np.empty(n + 1, dtype=np.int64)
     st_e = np.empty(n + 1, dtype=np.int64)
-    top = 0
     st_s[0] = 0
     st_e[0] = n
     top = 1
@@ -191,7 +229,7 @@ def _build_tree(X, leaf_size, seed, perm, bounds):
             off += normal[t] * (xa[t] + xb[t]) * np.float32(0.5)
         n_left = 0
         for p in range(s, e):
-            i = perm[p]
+            i = np.int64(perm[p])
             xi = X[i]
             margin = -off
             for t in range(d):
@@ -230,199 +268,203 @@ def _build_tree(X, leaf_size, seed, perm, bounds):
     return n_leaves
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _build_forest(X, leaf_size, tree_seeds, perms, bounds, n_leaves):
-    for t in prange(tree_seeds.shape[0]):
-        n_leaves[t] = _build_tree(X, leaf_size, tree_seeds[t], perms[t], bounds[t])
-
-
-@njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def _leaf_knn(X, perm, bounds, n_leaves, dist, ind, flag):
-    """Exact kNN inside each leaf of one tree, merged into the heaps. Leaves of one tree are
-    disjoint, so each row is written by one thread only."""
+@njit(cache=True, nogil=True, fastmath=True)
+def _leaf_knn(X, perm, bounds, leaf_lo, leaf_hi, heap):
+    """Exact kNN inside leaves [leaf_lo, leaf_hi) of one tree, merged into the heaps. Leaves of
+    one tree are disjoint, so concurrent calls on other leaves never touch the same row."""
     d = X.shape[1]
-    for leaf in prange(n_leaves):
+    buf = np.empty((0, d), dtype=np.float32)
+    for leaf in range(leaf_lo, leaf_hi):
         s = bounds[leaf]
-        e = bounds[leaf + 1]
-        m = e - s
-        buf = np.empty((m, d), dtype=np.float32)
-        for p in range(m):
-            buf[p] = X[perm[s + p]]
+        m = bounds[leaf + 1] - s
+        if buf.shape[0] < m:
+            buf = np.empty((m, d), dtype=np.float32)
         for p in range(m):
             i = perm[s + p]
+            for t in range(d):
+                buf[p, t] = X[i, t]
+        for p in range(m):
+            i = np.int64(perm[s + p])
             for q in range(p + 1, m):
-                j = perm[s + q]
-                dd = _sqdist(buf[p], buf[q])
-                if dd <= dist[i, 0]:
-                    _heap_push(dist, ind, flag, i, dd, j, 1)
-                if dd <= dist[j, 0]:
-                    _heap_push(dist, ind, flag, j, dd, i, 1)
+                j = np.int64(perm[s + q])
+                bits = _f32_bits(_sqdist(buf[p], buf[q]))
+                if bits <= heap[i, 0] >> np.uint64(32):
+                    _heap_push(heap, i, _make_key(bits, j))
+                if bits <= heap[j, 0] >> np.uint64(32):
+                    _heap_push(heap, j, _make_key(bits, i))
 
 
-@njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def _fill_random(X, seed, dist, ind, flag):
-    """Top up rows with fewer than k neighbours (tiny leaves) with random points."""
-    n, k = ind.shape
-    for i in prange(n):
+@njit(cache=True, nogil=True, fastmath=True)
+def _fill_random(X, seed, heap, lo, hi):
+    """Top up rows [lo, hi) that have fewer than k neighbours (tiny leaves) with random
+    points."""
+    n, k = heap.shape
+    for i in range(lo, hi):
         missing = 0
         for s in range(k):
-            if ind[i, s] < 0:
+            if heap[i, s] == _EMPTY:
                 missing += 1
         attempt = 0
         while missing > 0 and attempt < 4 * k + 16:
             j = _randint(seed, i, attempt, n)
             attempt += 1
             if j != i:
-                missing -= _heap_push(dist, ind, flag, i, _sqdist(X[i], X[j]), j, 1)
+                missing -= _heap_push(heap, i, _make_key(_f32_bits(_sqdist(X[i], X[j])), j))
         step = 1
         while missing > 0 and step < n:  # fallback for tiny n: scan
-            jj = (np.int64(i) + step) % n
+            j = (i + step) % n
             step += 1
-            missing -= _heap_push(dist, ind, flag, i, _sqdist(X[i], X[jj]), jj, 1)
+            missing -= _heap_push(heap, i, _make_key(_f32_bits(_sqdist(X[i], X[j])), j))
 
 
 # --------------------------------------------------------------------------------------------
 # NN-descent
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, parallel=True)
-def _build_candidates(ind, flag, seed, n_threads, new_c, new_p, old_c, old_p):
-    """Sample up to max_candidates new and old (neighbour + reverse neighbour) candidates per
-    point with hashed priorities; clear the 'new' flag of the sampled new neighbours."""
-    n, k = ind.shape
-    mc = new_c.shape[1]
-    for i in prange(n):
+@njit(cache=True, nogil=True)
+def _cand_key(seed, i, j):
+    """Sampling key of the edge {i, j} for j: 31-bit symmetric hashed priority << 32 | j."""
+    p = _hash3(seed, min(i, j), max(i, j)) >> np.uint64(33)
+    return (p << np.uint64(32)) | np.uint64(j)
+
+
+@njit(cache=True, nogil=True)
+def _build_candidates(heap, seed, cnew, cold, lo, hi):
+    """Candidate rows [lo, hi): up to max_candidates new and old neighbours and reverse
+    neighbours each, sampled by hashed priority. Reads every edge (in a fixed order) and writes
+    only rows [lo, hi), so calls on disjoint ranges may run concurrently."""
+    n, k = heap.shape
+    mc = cnew.shape[1]
+    for i in range(lo, hi):
         for s in range(mc):
-            new_c[i, s] = -1
-            old_c[i, s] = -1
-            new_p[i, s] = _EMPTY_PRI
-            old_p[i, s] = _EMPTY_PRI
-    chunk = (n + n_threads - 1) // n_threads
-    for t in prange(n_threads):
-        lo = t * chunk
-        hi = min(n, lo + chunk)
-        for i in range(n):
-            own_i = lo <= i < hi
-            for s in range(k):
-                j = ind[i, s]
-                if j < 0:
-                    continue
-                own_j = lo <= j < hi
-                if not (own_i or own_j):
-                    continue
-                a = min(i, j)
-                b = max(i, j)
-                p = np.uint32(_hash3(seed, a, b) >> np.uint64(33))
-                if flag[i, s]:
-                    if own_i:
-                        _cand_push(new_p, new_c, i, p, j)
-                    if own_j:
-                        _cand_push(new_p, new_c, j, p, i)
-                else:
-                    if own_i:
-                        _cand_push(old_p, old_c, i, p, j)
-                    if own_j:
-                        _cand_push(old_p, old_c, j, p, i)
-    for i in prange(n):
+            cnew[i, s] = _EMPTY
+            cold[i, s] = _EMPTY
+    for i in range(n):
+        own_i = lo <= i < hi
         for s in range(k):
-            if flag[i, s]:
-                j = ind[i, s]
-                for q in range(mc):
-                    if new_c[i, q] == j:
-                        flag[i, s] = 0
-                        break
+            key = heap[i, s]
+            if key == _EMPTY:
+                continue
+            j = _key_index(key)
+            own_j = lo <= j < hi
+            if not (own_i or own_j):
+                continue
+            if key & np.uint64(1):
+                if own_i:
+                    _cand_push(cnew, i, _cand_key(seed, i, j))
+                if own_j:
+                    _cand_push(cnew, j, _cand_key(seed, j, i))
+            else:
+                if own_i:
+                    _cand_push(cold, i, _cand_key(seed, i, j))
+                if own_j:
+                    _cand_push(cold, j, _cand_key(seed, j, i))
 
 
-@njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def _local_join(X, dist, new_c, old_c, start, stop, buf_u, buf_v, buf_d, buf_n):
-    """Distances between the candidates of each point in [start, stop) (new-new and new-old
-    pairs); keep the pairs that may improve either end. Read-only on the graph."""
-    mc = new_c.shape[1]
-    for jj in prange(stop - start):
+@njit(cache=True, nogil=True)
+def _clear_sampled_flags(heap, seed, cnew, lo, hi):
+    """Mark the new neighbours that were sampled into the candidates as old (rows [lo, hi)).
+    A candidate row holds exactly the mc smallest keys offered, so a neighbour was sampled iff
+    its key is <= the row's root."""
+    k = heap.shape[1]
+    for i in range(lo, hi):
+        root = cnew[i, 0]
+        for s in range(k):
+            key = heap[i, s]
+            if key != _EMPTY and key & np.uint64(1):
+                if _cand_key(seed, i, _key_index(key)) <= root:
+                    heap[i, s] = key ^ np.uint64(1)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _local_join(X, heap, cnew, cold, start, lo, hi, buf_u, buf_v, buf_d, buf_n):
+    """For points start+lo .. start+hi-1: distances between their candidates (new-new and
+    new-old pairs); buffer the pairs that may improve either end. Read-only on the graph."""
+    mc = cnew.shape[1]
+    for jj in range(lo, hi):
         j = start + jj
         cnt = 0
         for p in range(mc):
-            u = new_c[j, p]
-            if u < 0:
+            cu = cnew[j, p]
+            if cu == _EMPTY:
                 continue
+            u = np.int64(cu & _LOW32)
             xu = X[u]
-            tu = dist[u, 0]
+            tu = heap[u, 0] >> np.uint64(32)
             for q in range(p + 1, mc):
-                v = new_c[j, q]
-                if v < 0:
+                cv = cnew[j, q]
+                if cv == _EMPTY:
                     continue
-                dd = _sqdist(xu, X[v])
-                if dd <= tu or dd <= dist[v, 0]:
+                v = np.int64(cv & _LOW32)
+                bits = _f32_bits(_sqdist(xu, X[v]))
+                if bits <= tu or bits <= heap[v, 0] >> np.uint64(32):
                     buf_u[jj, cnt] = u
                     buf_v[jj, cnt] = v
-                    buf_d[jj, cnt] = dd
+                    buf_d[jj, cnt] = bits
                     cnt += 1
             for q in range(mc):
-                v = old_c[j, q]
-                if v < 0 or v == u:
+                cv = cold[j, q]
+                if cv == _EMPTY:
                     continue
-                dd = _sqdist(xu, X[v])
-                if dd <= tu or dd <= dist[v, 0]:
+                v = np.int64(cv & _LOW32)
+                if v == u:
+                    continue
+                bits = _f32_bits(_sqdist(xu, X[v]))
+                if bits <= tu or bits <= heap[v, 0] >> np.uint64(32):
                     buf_u[jj, cnt] = u
                     buf_v[jj, cnt] = v
-                    buf_d[jj, cnt] = dd
+                    buf_d[jj, cnt] = bits
                     cnt += 1
         buf_n[jj] = cnt
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _apply_updates(dist, ind, flag, buf_u, buf_v, buf_d, buf_n, n_rows, n_threads):
-    """Push the buffered pairs into both ends' heaps; thread t owns a contiguous range of
-    target rows and reads the buffer in order, so each row sees the same update sequence."""
-    n = dist.shape[0]
-    chunk = (n + n_threads - 1) // n_threads
-    counts = np.zeros(n_threads, dtype=np.int64)
-    for t in prange(n_threads):
-        lo = t * chunk
-        hi = min(n, lo + chunk)
-        c = 0
-        for jj in range(n_rows):
-            for r in range(buf_n[jj]):
-                u = buf_u[jj, r]
-                v = buf_v[jj, r]
-                dd = buf_d[jj, r]
-                if lo <= u < hi and dd <= dist[u, 0]:
-                    c += _heap_push(dist, ind, flag, u, dd, v, 1)
-                if lo <= v < hi and dd <= dist[v, 0]:
-                    c += _heap_push(dist, ind, flag, v, dd, u, 1)
-        counts[t] = c
-    total = 0
-    for t in range(n_threads):
-        total += counts[t]
-    return total
+@njit(cache=True, nogil=True)
+def _apply_updates(heap, buf_u, buf_v, buf_d, buf_n, n_rows, lo, hi):
+    """Push the buffered pairs into the heaps of their ends that lie in rows [lo, hi), reading
+    the buffer in order (each row sees the same update sequence however rows are split).
+    Returns the number of heap entries replaced."""
+    c = 0
+    for jj in range(n_rows):
+        for r in range(buf_n[jj]):
+            u = np.int64(buf_u[jj, r])
+            v = np.int64(buf_v[jj, r])
+            if lo <= u < hi:
+                c += _heap_push(heap, u, _make_key(np.uint64(buf_d[jj, r]), v))
+            if lo <= v < hi:
+                c += _heap_push(heap, v, _make_key(np.uint64(buf_d[jj, r]), u))
+    return c
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _finalize(dist, ind, out_d, out_i):
-    """Sort each row by (distance, index); return Euclidean (not squared) distances."""
-    n, k = ind.shape
-    for i in prange(n):
-        dd = dist[i].copy()
-        ii = ind[i].copy()
-        for a in range(1, k):  # insertion sort, k is small
-            kd = dd[a]
-            ki = ii[a]
-            b = a - 1
-            while b >= 0 and _gt(dd[b], ii[b], kd, ki):
-                dd[b + 1] = dd[b]
-                ii[b + 1] = ii[b]
-                b -= 1
-            dd[b + 1] = kd
-            ii[b + 1] = ki
+@njit(cache=True, nogil=True)
+def _finalize(heap, order, out_d, out_i, lo, hi):
+    """Rows [lo, hi): map rows and indices back through order (row r is point order[r]), sort
+    by (distance, original index), store Euclidean (not squared) distances."""
+    k = heap.shape[1]
+    keys = np.empty(k, dtype=np.uint64)
+    for r in range(lo, hi):
         for a in range(k):
-            out_d[i, a] = np.sqrt(dd[a])
-            out_i[i, a] = ii[a]
+            key = heap[r, a]
+            keys[a] = (((key >> np.uint64(32)) << np.uint64(32))
+                       | np.uint64(order[_key_index(key)]))
+        for a in range(1, k):  # insertion sort, k is small
+            key = keys[a]
+            b = a - 1
+            while b >= 0 and keys[b] > key:
+                keys[b + 1] = keys[b]
+                b -= 1
+            keys[b + 1] = key
+        row = order[r]
+        for a in range(k):
+            out_d[row, a] = np.sqrt(_bits_f32(keys[a] >> np.uint64(32)))
+            out_i[row, a] = np.int64(keys[a] & _LOW32)
 
 
 # --------------------------------------------------------------------------------------------
-# public entry point
+# driver
 # --------------------------------------------------------------------------------------------
 def _default_n_trees(n: int) -> int:
-    return int(min(32, max(4, round(2 + n ** 0.25 / 2))))
+    """~2 + n^(1/4) / 2, odd (tree 0 is built alone, the others in pairs): 9 trees at 20k,
+    11 at 70k, 19 at 1M."""
+    return int(min(31, max(5, round(2 + n ** 0.25 / 2)))) | 1
 
 
 def _default_leaf_size(k: int) -> int:
@@ -431,6 +473,46 @@ def _default_leaf_size(k: int) -> int:
 
 def _default_max_candidates(k: int) -> int:
     return int(min(60, max(k, 16)))
+
+
+def _padded_dim(d: int) -> int:
+    """Columns for the working copy of X. numba/LLVM vectorises the distance loop 32 floats at
+    a time and finishes with a scalar tail; zero columns that round a long tail up to a
+    multiple of 32 make distances up to ~2x faster (d = 50 -> 64) and change nothing else."""
+    return d if d < 24 or d % 32 <= 8 else -(-d // 32) * 32
+
+
+def _reordered_padded(X, order, block: int = 65536):
+    """float32 copy of X[order], zero-padded to _padded_dim columns (built in blocks)."""
+    n, d = X.shape
+    out = np.zeros((n, _padded_dim(d)), dtype=np.float32)
+    for s in range(0, n, block):
+        out[s:s + block, :d] = X[order[s:s + block]]
+    return out
+
+
+def _splits(n: int, parts: int):
+    """[lo, hi) ranges cutting range(n) into `parts` near-equal pieces (empty ones dropped)."""
+    edges = [n * p // parts for p in range(parts + 1)]
+    return [(edges[p], edges[p + 1]) for p in range(parts) if edges[p + 1] > edges[p]]
+
+
+class _Runner:
+    """Runs nogil kernels on a list of argument tuples with `n_threads` Python threads (inline
+    for one). The kernels write disjoint rows, so the split never changes the result."""
+
+    def __init__(self, n_threads: int):
+        self.n_threads = n_threads
+        self.pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
+
+    def map(self, fn, tasks):
+        if self.pool is None or len(tasks) == 1:
+            return [fn(*a) for a in tasks]
+        return list(self.pool.map(lambda a: fn(*a), tasks))
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 def nndescent_knn(X, n_neighbors, *, random_state=None, n_trees=None, leaf_size=None,
@@ -445,9 +527,10 @@ def nndescent_knn(X, n_neighbors, *, random_state=None, n_trees=None, leaf_size=
         k, the number of neighbours per point, not counting the point itself (1 <= k < n).
     random_state : int, Generator, RandomState or None
         Seed for the forest and the candidate sampling. The same seed gives bit-identical
-        output for any number of numba threads.
+        output for any number of threads (``numba.get_num_threads()`` threads are used).
     n_trees : int, optional
-        Trees in the random-projection forest (default grows slowly with n: 4..32).
+        Trees in the random-projection forest (default grows slowly with n: 9 at 20,000
+        points, 11 at 70,000, 19 at 1,000,000).
     leaf_size : int, optional
         Largest leaf of a tree; exact kNN is computed within each leaf
         (default ``max(48, 2 * (k + 1))``). When ``n <= leaf_size`` the result is exact.
@@ -479,79 +562,131 @@ def nndescent_knn(X, n_neighbors, *, random_state=None, n_trees=None, leaf_size=
                  else check_int(max_iters, "max_iters", low=0))
     delta = check_float(delta, "delta", low=0.0, high=1.0)
     seed = seed_from(check_random_state(random_state))
+    if n >= 2**31 - 1:
+        raise GraphclustError(f"X has {n} rows; nndescent_knn supports fewer than 2**31 - 1.")
     if n <= leaf_size:  # one leaf holds everything: exact brute force, nothing to refine
         n_trees, max_iters = 1, 0
     mc = min(_default_max_candidates(k), n - 1)
     n_threads = max(1, int(numba.get_num_threads()))
+    runner = _Runner(n_threads)
+    try:
+        out = _nndescent(X, k, seed, n_trees, leaf_size, max_iters, delta, mc, runner)
+    finally:
+        runner.close()
+    out_d, out_i, stats = out
+    if not return_stats:
+        return out_d, out_i
+    stats.update(n_trees=n_trees, leaf_size=leaf_size, max_candidates=mc, max_iters=max_iters,
+                 seed=seed, n_threads=n_threads, time_total=time.perf_counter() - t0)
+    return out_d, out_i, stats
 
-    # all kernel seeds derive from `seed` through the hash, never from a stateful generator
-    seeds = np.array([_splitmix(seed, 1, t) for t in range(n_trees)], dtype=np.uint64)
-    fill_seed = np.uint64(_splitmix(seed, 2, 0))
 
-    dist = np.full((n, k), np.inf, dtype=np.float32)
-    ind = np.full((n, k), -1, dtype=np.int32)
-    flag = np.zeros((n, k), dtype=np.uint8)
+def _nndescent(X, k, seed, n_trees, leaf_size, max_iters, delta, mc, runner):
+    n = X.shape[0]
+    # fine-grained tasks for the embarrassingly parallel kernels (balance under load), one
+    # range per thread for the kernels where every task scans all the edges or pairs
+    row_chunks = _splits(n, 8 * runner.n_threads) if runner.n_threads > 1 else [(0, n)]
+    owner_chunks = _splits(n, runner.n_threads)
+    # every kernel seed derives from `seed` through the hash, never from a stateful generator
+    tree_seeds = [np.uint64(_splitmix(seed, 1, t)) for t in range(n_trees)]
+    heap = np.full((n, k), _EMPTY, dtype=np.uint64)
 
+    # Trees are built in waves of n_threads (one tree per thread), and each tree's leaves are
+    # merged into the heaps (in tree order; leaves of one tree are disjoint) before the next
+    # wave, so the forest never holds more than n_threads trees.
+    wave = runner.n_threads
+    perms = np.empty((min(wave, n_trees), n), dtype=np.int32)
+    bounds = np.empty((min(wave, n_trees), n + 1), dtype=np.int32)
+    t_forest = t_leaves = 0.0
+
+    def merge_leaves(X, perm, bound, nl):
+        parts = _splits(nl, 8 * runner.n_threads) if runner.n_threads > 1 else [(0, nl)]
+        runner.map(_leaf_knn, [(X, perm, bound, a, b, heap) for a, b in parts])
+
+    # Tree 0 also fixes the memory order: points are renumbered by its leaf order so that near
+    # points sit near each other in memory (far fewer cache misses in the other trees and in
+    # the joins). Indices are mapped back, and ties re-broken by original index, at the end.
     t1 = time.perf_counter()
-    perms = np.empty((n_trees, n), dtype=np.int32)
-    bounds = np.empty((n_trees, n + 1), dtype=np.int32)
-    n_leaves = np.empty(n_trees, dtype=np.int64)
-    _build_forest(X, leaf_size, seeds, perms, bounds, n_leaves)
+    nl = _build_tree(X, leaf_size, tree_seeds[0], perms[0], bounds[0])
+    order = perms[0].copy()
+    X = _reordered_padded(X, order)
+    perms[0] = np.arange(n, dtype=np.int32)
     t2 = time.perf_counter()
-    for t in range(n_trees):
-        _leaf_knn(X, perms[t], bounds[t], int(n_leaves[t]), dist, ind, flag)
+    merge_leaves(X, perms[0], bounds[0], nl)
+    t_forest += t2 - t1
+    t_leaves += time.perf_counter() - t2
+    for first in range(1, n_trees, wave):
+        ts = list(range(first, min(n_trees, first + wave)))
+        t1 = time.perf_counter()
+        nls = runner.map(_build_tree, [(X, leaf_size, tree_seeds[t], perms[w], bounds[w])
+                                       for w, t in enumerate(ts)])
+        t2 = time.perf_counter()
+        for w in range(len(ts)):
+            merge_leaves(X, perms[w], bounds[w], int(nls[w]))
+        t_forest += t2 - t1
+        t_leaves += time.perf_counter() - t2
     del perms, bounds
-    _fill_random(X, fill_seed, dist, ind, flag)
+    t2 = time.perf_counter()
+    fill_seed = np.uint64(_splitmix(seed, 2, 0))
+    runner.map(_fill_random, [(X, fill_seed, heap, a, b) for a, b in row_chunks])
     t3 = time.perf_counter()
+    t_leaves += t3 - t2
 
-    updates = []
+    updates, pairs = [], []
+    tcand = tjoin = tapply = 0.0
     converged = max_iters == 0
     if max_iters > 0:
-        new_c = np.empty((n, mc), dtype=np.int32)
-        old_c = np.empty((n, mc), dtype=np.int32)
-        new_p = np.empty((n, mc), dtype=np.uint32)
-        old_p = np.empty((n, mc), dtype=np.uint32)
+        cnew = np.empty((n, mc), dtype=np.uint64)
+        cold = np.empty((n, mc), dtype=np.uint64)
         cap = mc * (mc - 1) // 2 + mc * mc
         block = int(min(n, max(256, _JOIN_BUFFER_ENTRIES // cap)))
         buf_u = np.empty((block, cap), dtype=np.int32)
         buf_v = np.empty((block, cap), dtype=np.int32)
-        buf_d = np.empty((block, cap), dtype=np.float32)
+        buf_d = np.empty((block, cap), dtype=np.uint32)
         buf_n = np.empty(block, dtype=np.int64)
         threshold = delta * n * k
         for it in range(max_iters):
-            _build_candidates(ind, flag, np.uint64(_splitmix(seed, 3, it)), n_threads,
-                              new_c, new_p, old_c, old_p)
+            ta = time.perf_counter()
+            it_seed = np.uint64(_splitmix(seed, 3, it))
+            runner.map(_build_candidates, [(heap, it_seed, cnew, cold, a, b)
+                                           for a, b in owner_chunks])
+            runner.map(_clear_sampled_flags, [(heap, it_seed, cnew, a, b) for a, b in row_chunks])
+            tcand += time.perf_counter() - ta
             c = 0
+            pairs.append(0)
             for start in range(0, n, block):
-                stop = min(n, start + block)
-                _local_join(X, dist, new_c, old_c, start, stop, buf_u, buf_v, buf_d, buf_n)
-                c += int(_apply_updates(dist, ind, flag, buf_u, buf_v, buf_d, buf_n,
-                                        stop - start, n_threads))
+                rows = min(n, start + block) - start
+                ta = time.perf_counter()
+                join_parts = (_splits(rows, 4 * runner.n_threads) if runner.n_threads > 1
+                              else [(0, rows)])
+                runner.map(_local_join, [(X, heap, cnew, cold, start, a, b,
+                                          buf_u, buf_v, buf_d, buf_n) for a, b in join_parts])
+                tb = time.perf_counter()
+                pairs[-1] += int(buf_n[:rows].sum())
+                c += sum(runner.map(_apply_updates, [(heap, buf_u, buf_v, buf_d, buf_n, rows,
+                                                      a, b) for a, b in owner_chunks]))
+                tjoin += tb - ta
+                tapply += time.perf_counter() - tb
             updates.append(c)
             if c <= threshold:
                 converged = True
                 break
-        del new_c, old_c, new_p, old_p, buf_u, buf_v, buf_d, buf_n
+        del cnew, cold, buf_u, buf_v, buf_d, buf_n
     t4 = time.perf_counter()
 
     out_d = np.empty((n, k), dtype=np.float32)
     out_i = np.empty((n, k), dtype=np.int64)
-    _finalize(dist, ind, out_d, out_i)
-    t5 = time.perf_counter()
-    if not return_stats:
-        return out_d, out_i
+    runner.map(_finalize, [(heap, order, out_d, out_i, a, b) for a, b in row_chunks])
     stats = {
-        "n_trees": n_trees, "leaf_size": leaf_size, "max_candidates": mc,
-        "max_iters": max_iters, "n_iters": len(updates), "updates": updates,
-        "converged": converged, "seed": seed, "n_threads": n_threads,
-        "time_forest": t2 - t1, "time_leaves": t3 - t2, "time_descent": t4 - t3,
-        "time_total": t5 - t0,
+        "n_iters": len(updates), "updates": updates, "pairs": pairs, "converged": converged,
+        "time_forest": t_forest, "time_leaves": t_leaves, "time_descent": t4 - t3,
+        "time_candidates": tcand, "time_join": tjoin, "time_apply": tapply,
     }
     return out_d, out_i, stats
 
 
 def _splitmix(seed: int, a: int, b: int) -> int:
-    """Python twin of the kernels' hash, to derive sub-seeds from the one integer seed."""
+    """Python twin of the kernels' _hash3, to derive sub-seeds from the one integer seed."""
     mask = (1 << 64) - 1
 
     def mix(z):
@@ -561,4 +696,3 @@ def _splitmix(seed: int, a: int, b: int) -> int:
 
     h = mix((seed + 0x9E3779B97F4A7C15 * (a + 1)) & mask)
     return mix((h + 0x9E3779B97F4A7C15 * (b + 1)) & mask)
-
