@@ -1,0 +1,119 @@
+"""numba kernels of the distributed pipeline (imported lazily; nothing compiles at import)."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def exact_distances_rows(X, row0, idx, out):  # pragma: no cover - compiled
+    """Euclidean distances from rows row0 + i of X to X[idx[i, :]] (same arithmetic as the
+    serial ``graphclust.graph._select.exact_distances``)."""
+    n, k = idx.shape
+    d = X.shape[1]
+    for i in prange(n):
+        for p in range(k):
+            j = idx[i, p]
+            s = 0.0
+            for t in range(d):
+                diff = np.float64(X[row0 + i, t]) - np.float64(X[j, t])
+                s += diff * diff
+            out[i, p] = np.sqrt(s)
+
+
+# -- k-means (same arithmetic as graphclust.spectral._kmeans_kernels) ---------------------------
+@njit(cache=True, nogil=True, fastmath=True)
+def _sqdist(X, i, C, c):  # pragma: no cover - compiled
+    s = 0.0
+    for t in range(X.shape[1]):
+        diff = X[i, t] - C[c, t]
+        s += diff * diff
+    return s
+
+
+@njit(cache=True, nogil=True)
+def rng_seed(seed):  # pragma: no cover - compiled
+    np.random.seed(seed)
+
+
+@njit(cache=True, nogil=True)
+def rng_randint(n):  # pragma: no cover - compiled
+    return np.random.randint(n)
+
+
+@njit(cache=True, nogil=True)
+def rng_random():  # pragma: no cover - compiled
+    return np.random.random()
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=True)
+def closest_to(X, C, c, out):  # pragma: no cover - compiled
+    for i in prange(X.shape[0]):
+        out[i] = _sqdist(X, i, C, c)
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=True)
+def update_closest(X, C, c, closest):  # pragma: no cover - compiled
+    for i in prange(X.shape[0]):
+        s = _sqdist(X, i, C, c)
+        if s < closest[i]:
+            closest[i] = s
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=True)
+def candidate_potentials(X, closest, cands, out):  # pragma: no cover - compiled
+    """out[t] = sum_i min(closest[i], |x_i - cands[t]|^2) over the local rows."""
+    n, d = X.shape
+    m = cands.shape[0]
+    part = np.empty((m, n))
+    for i in prange(n):
+        for t in range(m):
+            s = 0.0
+            for q in range(d):
+                diff = X[i, q] - cands[t, q]
+                s += diff * diff
+            part[t, i] = min(closest[i], s)
+    for t in range(m):
+        out[t] = part[t].sum()
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=True)
+def assign(X, C, labels, dist):  # pragma: no cover - compiled
+    """Nearest centre of every local row (first minimum); returns the number of changed labels."""
+    n = X.shape[0]
+    k = C.shape[0]
+    changed = np.zeros(n, dtype=np.int64)
+    for i in prange(n):
+        best = 0
+        bd = _sqdist(X, i, C, 0)
+        for c in range(1, k):
+            dd = _sqdist(X, i, C, c)
+            if dd < bd:
+                bd = dd
+                best = c
+        if labels[i] != best:
+            changed[i] = 1
+            labels[i] = best
+        dist[i] = bd
+    return changed.sum()
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=True)
+def dist_to_own(X, C, labels, out):  # pragma: no cover - compiled
+    for i in prange(X.shape[0]):
+        out[i] = _sqdist(X, i, C, labels[i])
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def csr_spmm(indptr, indices, data, X, out):  # pragma: no cover - compiled
+    """out = A @ X for CSR A, rows in parallel; each row summed in stored order (as scipy)."""
+    m = indptr.shape[0] - 1
+    b = X.shape[1]
+    for i in prange(m):
+        for c in range(b):
+            out[i, c] = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            a = data[p]
+            j = indices[p]
+            for c in range(b):
+                out[i, c] += a * X[j, c]
