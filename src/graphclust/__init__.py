@@ -32,11 +32,16 @@ _LAZY = {
     "k_clique_communities": "graphclust.community",
     "Network": "graphclust.graph.network",
     "Multiplex": "graphclust.graph.network",
+    # deep clustering and graph classification (need the `deep` / `gnn` extras; torch loads on use)
+    "VCC": "graphclust.deep",
+    "DGG": "graphclust.deep",
+    "GraphClassifier": "graphclust.gnn",
     # helpers
     "set_progress": "graphclust._progress",
     "GraphclustError": "graphclust._validation",
 }
-_SUBMODULES = {"graph", "spectral", "community", "metrics", "datasets", "io", "plot", "cli"}
+_SUBMODULES = {"graph", "spectral", "community", "deep", "gnn", "metrics", "datasets", "io", "plot",
+               "cli"}
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES) + ["__version__"]
 

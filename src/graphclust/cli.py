@@ -74,6 +74,9 @@ def add_spectral_parser(sub) -> argparse.ArgumentParser:
                    help="2-D projection for clusters.png when the data has more than 2 dimensions")
     p.add_argument("--no-plots", action="store_true", help="skip clusters.png and spectrum.png")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
+    p.add_argument("--mpi", action="store_true",
+                   help="run on MPI ranks: mpiexec -n P graphclust spectral INPUT --mpi "
+                        "(needs graphclust[mpi]; exact kNN; only rank 0 writes; see docs/mpi.md)")
     p.set_defaults(func=run_spectral)
     return p
 
@@ -90,6 +93,10 @@ def _spectrum_eigenvalues(model, n_total):
 
 
 def run_spectral(args) -> int:
+    if getattr(args, "mpi", False):
+        from graphclust.distributed.cli import run_spectral_mpi
+
+        return run_spectral_mpi(args)
     from graphclust import _progress
     from graphclust.io import check_output_dir, read_points, write_json, write_labels_csv
     from graphclust.metrics import evaluate
@@ -287,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
     from graphclust.community import cli as louvain_cli
 
     louvain_cli.add_parser(sub)
+    from graphclust.deep import cli as deep_cli
+    from graphclust.deep import dgg_cli
+    from graphclust.gnn import cli as gnn_cli
+
+    deep_cli.add_parser(sub)
+    dgg_cli.add_parser(sub)
+    gnn_cli.add_parser(sub)
     add_demo_parser(sub)
     return parser
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import make_blobs
+from .conftest import make_blobs
 from graphclust._validation import GraphclustError
 from graphclust.deep import cli
 

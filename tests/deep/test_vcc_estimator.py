@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TINY, make_blobs
+from .conftest import TINY, make_blobs
 from graphclust._validation import GraphclustError
 from graphclust.deep import VCC
 from graphclust.deep.training import TrainingDiverged

@@ -21,6 +21,8 @@ import importlib
 
 _LAZY = {
     "VCC": "graphclust.deep.vcc",
+    "DGG": "graphclust.deep.dgg",
+    "DGG_PRESETS": "graphclust.deep.dgg",
     "VCC_PRESETS": "graphclust.deep.vcc",
     "latent_graph": "graphclust.deep.vcc",
     "LatentGraph": "graphclust.deep.vcc",

@@ -1,0 +1,225 @@
+"""scikit-learn style estimator for graph classification: ``GraphClassifier``.
+
+>>> from graphclust.gnn import GraphClassifier, load_tu_dataset     # doctest: +SKIP
+>>> ds = load_tu_dataset("../shared/data/MUTAG")                      # doctest: +SKIP
+>>> clf = GraphClassifier("community", k=2, random_state=0).fit(ds[:150])   # doctest: +SKIP
+>>> clf.score(ds[150:])                                               # doctest: +SKIP
+
+``fit`` holds out a stratified ``validation_fraction`` of the graphs it is given for early
+stopping and epoch selection (see :mod:`graphclust.gnn.training`); ``predict`` returns class
+codes (indices into ``classes_``, the sorted labels seen in ``fit``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from graphclust._validation import GraphclustError, check_choice, check_float, check_int
+
+__all__ = ["GraphClassifier"]
+
+_NEURAL = ("base", "gcn-sum", "gcn-mean-sum", "gin", "community")
+
+
+def _as_graphs(graphs, name="graphs") -> list:
+    from graphclust.gnn.tu import GraphDataset
+
+    if isinstance(graphs, GraphDataset):
+        graphs = graphs.graphs
+    try:
+        graphs = list(graphs)
+    except TypeError:
+        raise GraphclustError(f"{name} must be a sequence of torch_geometric Data objects, got "
+                              f"{type(graphs).__name__}.") from None
+    if not graphs:
+        raise GraphclustError(f"{name} is empty; give at least one graph.")
+    for i, g in enumerate(graphs):
+        x = getattr(g, "x", None)
+        ei = getattr(g, "edge_index", None)
+        if x is None or ei is None:
+            raise GraphclustError(f"{name}[{i}] needs node features 'x' and 'edge_index' "
+                                  f"(got {type(g).__name__}).")
+        if x.dim() != 2:
+            raise GraphclustError(f"Expected 'x' of {name}[{i}] to be 2-D (got {x.dim()} dimensions).")
+        if ei.dim() != 2 or ei.shape[0] != 2:
+            raise GraphclustError(f"Expected 'edge_index' of {name}[{i}] to have shape (2, m) "
+                                  f"(got {tuple(ei.shape)}).")
+        if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= x.shape[0]):
+            raise GraphclustError(f"edge_index of {name}[{i}] refers to node ids outside "
+                                  f"0..{x.shape[0] - 1}.")
+    width = graphs[0].x.shape[1]
+    for i, g in enumerate(graphs):
+        if g.x.shape[1] != width:
+            raise GraphclustError(f"{name}[{i}] has {g.x.shape[1]} node features, {name}[0] has "
+                                  f"{width}; all graphs need the same features.")
+    return graphs
+
+
+def _with_ids(graphs) -> list:
+    """Shallow copies carrying graph_id = position and float node features."""
+    import torch
+
+    out = []
+    for i, g in enumerate(graphs):
+        h = g.clone()
+        h.graph_id = torch.tensor([i], dtype=torch.long)
+        h.x = h.x.to(torch.float32)
+        out.append(h)
+    return out
+
+
+class GraphClassifier:
+    """Graph classifier with fit / predict / score.
+
+    Parameters
+    ----------
+    model : {"community", "base", "gcn-sum", "gcn-mean-sum", "gin"}, default "community"
+    hidden : int, default 64
+    k : int, default 2
+        Communities attended (community model only).
+    similarity : {"cosine", "neg_sq_euclidean"}, default "cosine"
+        Community model only.
+    readout : {"mean", "sum", "mean+sum"}, default "mean+sum"
+        Graph readout of the community model (the GCN models fix theirs by name).
+    epochs, lr, weight_decay, batch_size, patience
+        See :class:`~graphclust.gnn.training.TrainConfig`.
+    validation_fraction : float, default 0.1
+    random_state : int, default 0
+    n_threads : int or None, default 1
+        torch intra-op threads while fitting / predicting (None: leave torch's setting).
+
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+    classes_ : ndarray
+        Sorted labels seen in ``fit`` (``y`` of the graphs, or the ``y`` argument).
+    fit_result_ : FitResult
+    """
+
+    def __init__(self, model: str = "community", *, hidden: int = 64, k: int = 2,
+                 similarity: str = "cosine", readout: str = "mean+sum", epochs: int = 200,
+                 lr: float = 0.01, weight_decay: float = 0.0, batch_size: int = 32,
+                 patience: int = 50, validation_fraction: float = 0.1, random_state: int = 0,
+                 n_threads: int | None = 1):
+        self.model = model
+        self.hidden = hidden
+        self.k = k
+        self.similarity = similarity
+        self.readout = readout
+        self.epochs = epochs
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    _PARAMS = ("model", "hidden", "k", "similarity", "readout", "epochs", "lr", "weight_decay",
+               "batch_size", "patience", "validation_fraction", "random_state", "n_threads")
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {p: getattr(self, p) for p in self._PARAMS}
+
+    def set_params(self, **params):
+        for key, value in params.items():
+            if key not in self._PARAMS:
+                raise GraphclustError(f"unknown parameter {key!r} for GraphClassifier; valid: "
+                                      f"{', '.join(self._PARAMS)}.")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        return f"GraphClassifier(model={self.model!r}, random_state={self.random_state!r})"
+
+    def _model_params(self) -> dict:
+        p = {"hidden": check_int(self.hidden, "hidden", low=1)}
+        if self.model == "community":
+            p.update(k=check_int(self.k, "k", low=1), similarity=self.similarity,
+                     readout=self.readout)
+        return p
+
+    def fit(self, graphs, y=None):
+        """Fit on graphs (their ``y``, or the ``y`` argument: one label per graph)."""
+        from sklearn.model_selection import train_test_split
+
+        from graphclust.gnn._deps import torch_threads
+        from graphclust.gnn.models import build_model
+        from graphclust.gnn.training import TrainConfig, seeded, train_model
+
+        check_choice(self.model, "model", _NEURAL)
+        seed = check_int(self.random_state, "random_state", low=0)
+        frac = check_float(self.validation_fraction, "validation_fraction", low=0.0, high=0.5)
+        graphs = _as_graphs(graphs)
+        labels = self._labels(graphs, y)
+        self.classes_, codes = np.unique(labels, return_inverse=True)
+        if self.classes_.size < 2:
+            raise GraphclustError("fit needs graphs of at least two classes; all have label "
+                                  f"{self.classes_[0]!r}.")
+        config = TrainConfig(epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
+                             batch_size=self.batch_size, patience=self.patience)
+        import torch
+
+        data = _with_ids(graphs)
+        for g, c in zip(data, codes):
+            g.y = torch.tensor([int(c)], dtype=torch.long)
+        idx = np.arange(len(data))
+        if frac > 0:
+            n_val = max(int(round(frac * len(data))), self.classes_.size)
+            try:
+                tr, va = train_test_split(idx, test_size=n_val, stratify=codes, random_state=seed)
+            except ValueError:
+                tr, va = train_test_split(idx, test_size=n_val, random_state=seed)
+        else:
+            tr, va = idx, idx[:0]
+        self.n_features_in_ = int(data[0].x.shape[1])
+        with torch_threads(self.n_threads):
+            with seeded(seed):
+                self.model_ = build_model(self.model, self.n_features_in_, int(self.classes_.size),
+                                          **self._model_params())
+            self.fit_result_ = train_model(self.model_, [data[i] for i in tr],
+                                           [data[i] for i in va], config, seed=seed)
+        return self
+
+    @staticmethod
+    def _labels(graphs, y):
+        if y is not None:
+            labels = np.asarray(y)
+            if labels.ndim != 1 or labels.shape[0] != len(graphs):
+                raise GraphclustError(f"y must be 1-D with one label per graph ({len(graphs)}); "
+                                      f"got shape {labels.shape}.")
+            return labels
+        missing = [i for i, g in enumerate(graphs) if getattr(g, "y", None) is None]
+        if missing:
+            raise GraphclustError(f"graph {missing[0]} has no 'y'; pass y= or set graph.y.")
+        return np.array([int(g.y) for g in graphs])
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            raise GraphclustError("this GraphClassifier is not fitted yet; call fit first.")
+
+    def predict_proba(self, graphs) -> np.ndarray:
+        """Class probabilities ``(n_graphs, n_classes)``."""
+        import torch
+
+        from graphclust.gnn._deps import torch_threads
+        from graphclust.gnn.training import predict_logits
+
+        self._check_fitted()
+        graphs = _as_graphs(graphs)
+        if graphs[0].x.shape[1] != self.n_features_in_:
+            raise GraphclustError(f"graphs have {graphs[0].x.shape[1]} node features; the model "
+                                  f"was fitted with {self.n_features_in_}.")
+        with torch_threads(self.n_threads):
+            logits = predict_logits(self.model_, _with_ids(graphs))
+        return torch.softmax(logits, 1).numpy()
+
+    def predict(self, graphs) -> np.ndarray:
+        """Predicted labels (values of ``classes_``)."""
+        proba = self.predict_proba(graphs)
+        return self.classes_[proba.argmax(1)]
+
+    def score(self, graphs, y=None) -> float:
+        """Accuracy on graphs (their ``y``, or the ``y`` argument)."""
+        graphs = _as_graphs(graphs)
+        labels = self._labels(graphs, y)
+        return float((self.predict(graphs) == labels).mean())

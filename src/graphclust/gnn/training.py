@@ -1,0 +1,208 @@
+"""Training loop with validation-based model selection and early stopping.
+
+:func:`train_model` trains on ``train`` graphs and selects, on ``val`` graphs only, the epoch to
+keep (best validation accuracy, ties broken by lower validation loss); training stops after
+``patience`` epochs without improvement and the selected weights are loaded back. The test
+graphs of a cross-validation fold never enter this function.
+
+For a model with ``uses_communities`` (community pooling), the communities of the training and
+validation graphs are computed once per epoch by a :class:`~graphclust.gnn.pooling.CommunityCache`,
+from the weights at the start of the epoch; validation is scored first with those weights and
+communities (so a checkpoint's communities are exactly what the model computes for itself at
+prediction time), then the epoch's batches are trained with the same cached communities.
+
+Randomness (weight initialisation, dropout, batch order) comes from one seed, inside
+``torch.random.fork_rng`` so the caller's global torch RNG is untouched: the same seed gives the
+same weights and predictions on CPU.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from dataclasses import dataclass, field
+
+from graphclust._validation import check_float, check_int
+from graphclust.gnn._deps import require, torch_threads
+
+torch = require("torch")
+_loader = require("torch_geometric.loader")
+_data = require("torch_geometric.data")
+
+__all__ = ["TrainConfig", "FitResult", "seeded", "train_model", "predict_logits"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings.
+
+    Attributes
+    ----------
+    epochs : int, default 200
+        Maximum number of epochs.
+    lr : float, default 0.01
+        Adam learning rate.
+    weight_decay : float, default 0.0
+    batch_size : int, default 32
+    patience : int, default 50
+        Stop after this many epochs without a better validation score.
+    """
+
+    epochs: int = 200
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    batch_size: int = 32
+    patience: int = 50
+
+    def __post_init__(self):
+        check_int(self.epochs, "epochs", low=1)
+        check_float(self.lr, "lr", low=0.0, low_open=True)
+        check_float(self.weight_decay, "weight_decay", low=0.0)
+        check_int(self.batch_size, "batch_size", low=1)
+        check_int(self.patience, "patience", low=1)
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """What :func:`train_model` did.
+
+    Attributes
+    ----------
+    best_epoch : int
+        Number of training epochs behind the kept weights (0 = the initial weights).
+    epochs_run : int
+    val_accuracy, val_loss : float
+        Validation scores of the kept weights (NaN without validation graphs).
+    seconds : float
+    community_convergence : float or None
+        Mean share of graphs whose affinity propagation converged, over the epochs (community
+        models only).
+    history : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``val_accuracy``, ``val_loss``.
+    """
+
+    best_epoch: int
+    epochs_run: int
+    val_accuracy: float
+    val_loss: float
+    seconds: float
+    community_convergence: float | None = None
+    history: list = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Seed torch's global CPU RNG inside a fork, restoring the caller's state afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
+
+
+def _batches(graphs, batch_size, shuffle=False, generator=None):
+    return _loader.DataLoader(graphs, batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+def _forward(model, b, cache=None):
+    communities = cache.lookup(b) if cache is not None else None
+    return model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs, communities=communities)
+
+
+@torch.no_grad()
+def predict_logits(model, graphs, batch_size: int = 256, cache=None) -> "torch.Tensor":
+    """Logits ``(len(graphs), num_classes)`` in eval mode (communities computed by the model
+    unless a cache is given)."""
+    was = model.training
+    model.eval()
+    try:
+        outs = [_forward(model, b, cache) for b in _batches(list(graphs), batch_size)]
+    finally:
+        model.train(was)
+    return torch.cat(outs, dim=0)
+
+
+def _evaluate(model, graphs, cache) -> tuple[float, float]:
+    if not graphs:
+        return float("nan"), float("nan")
+    logits = predict_logits(model, graphs, cache=cache)
+    y = torch.cat([g.y for g in graphs])
+    loss = float(torch.nn.functional.cross_entropy(logits, y))
+    acc = float((logits.argmax(1) == y).float().mean())
+    return acc, loss
+
+
+def train_model(model, train, val, config: TrainConfig = TrainConfig(), *, seed: int = 0,
+                n_threads: int | None = 1, progress=None) -> FitResult:
+    """Train ``model`` in place (see the module docstring); return a :class:`FitResult`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model of :mod:`graphclust.gnn.models` (already initialised by the caller, e.g. under
+        :func:`seeded`).
+    train, val : sequence of Data
+        Graphs carrying ``y`` and, for community models, a unique ``graph_id``.
+    config : TrainConfig
+    seed : int
+        Seeds dropout and the batch order.
+    n_threads : int or None, default 1
+        torch intra-op threads while training (see :class:`~graphclust.gnn._deps.torch_threads`;
+        None leaves torch's setting).
+    progress : callable, optional
+        Called as ``progress(epoch, record)`` after every epoch.
+    """
+    train, val = list(train), list(val)
+    t0 = time.perf_counter()
+    history = []
+    conv_rates = []
+    with seeded(seed), torch_threads(n_threads):
+        gen = torch.Generator().manual_seed(int(seed))
+        opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        best = (-1.0, float("inf"))
+        best_state, best_epoch, since = copy.deepcopy(model.state_dict()), 0, 0
+        best_scores = (float("nan"), float("nan"))
+        epoch = 0
+        for epoch in range(config.epochs + 1):
+            cache = None
+            if getattr(model, "uses_communities", False):
+                from graphclust.gnn.pooling import CommunityCache
+
+                cache = CommunityCache.build(model, train + val)
+                conv_rates.append(cache.convergence_rate)
+            if val:
+                acc, loss = _evaluate(model, val, cache)
+                better = acc > best[0] or (acc == best[0] and loss < best[1])
+            else:  # no validation graphs: keep the last epoch
+                acc, loss = float("nan"), float("nan")
+                better = True
+            if better:
+                best = (acc, loss) if val else best
+                best_state, best_epoch, since = copy.deepcopy(model.state_dict()), epoch, 0
+                best_scores = (acc, loss)
+            else:
+                since += 1
+            record = {"epoch": epoch, "val_accuracy": acc, "val_loss": loss}
+            if epoch == config.epochs or since >= config.patience:
+                history.append(record)
+                if progress is not None:
+                    progress(epoch, record)
+                break
+            model.train()
+            total, count = 0.0, 0
+            for b in _batches(train, config.batch_size, shuffle=True, generator=gen):
+                opt.zero_grad()
+                out = _forward(model, b, cache)
+                loss_b = torch.nn.functional.cross_entropy(out, b.y)
+                loss_b.backward()
+                opt.step()
+                total += float(loss_b.detach()) * b.num_graphs
+                count += b.num_graphs
+            record["train_loss"] = total / max(count, 1)
+            history.append(record)
+            if progress is not None:
+                progress(epoch, record)
+        model.load_state_dict(best_state)
+        model.eval()
+    return FitResult(best_epoch=best_epoch, epochs_run=epoch, val_accuracy=best_scores[0],
+                     val_loss=best_scores[1], seconds=time.perf_counter() - t0,
+                     community_convergence=(sum(conv_rates) / len(conv_rates)) if conv_rates else None,
+                     history=history)

@@ -1,0 +1,84 @@
+"""Cross-validation protocol, baselines and the paired comparison."""
+import numpy as np
+import pytest
+
+pytest.importorskip("torch_geometric")
+
+from .gnn_helpers import toy_graphs  # noqa: E402
+
+from graphclust._validation import GraphclustError  # noqa: E402
+from graphclust.gnn.cv import cross_validate, fold_table, paired_comparison  # noqa: E402
+from graphclust.gnn.training import TrainConfig  # noqa: E402
+
+FAST = TrainConfig(epochs=3, patience=3, batch_size=8)
+
+
+def test_protocol_on_toy_graphs():
+    graphs = toy_graphs(10)
+    res = cross_validate(graphs, ["majority", "counts", "base", "community"], folds=3,
+                         seeds=(0, 1), config=FAST)
+    assert len(res.runs) == 3 * 2 * 4
+    # folds partition the graphs and are stratified
+    test = np.concatenate(res.folds)
+    assert sorted(test.tolist()) == list(range(20))
+    y = np.array([int(g.y) for g in graphs])
+    for f in res.folds:
+        assert abs(y[f].mean() - 0.5) < 0.2
+    for r in res.runs:
+        assert r["n_train"] + r["n_val"] + r["n_test"] == 20 and r["n_val"] >= 2
+        assert 0.0 <= r["test_accuracy"] <= 1.0
+    # atom counts separate the toy classes (type-1 atoms only in class 1)
+    assert res.summary["counts"]["mean"] == 1.0
+    s = res.summary["community"]
+    assert len(s["fold_means"]) == 3 and s["n_runs"] == 6
+    np.testing.assert_allclose(s["mean"], np.mean(s["fold_means"]))
+    np.testing.assert_allclose(s["std"], np.std(s["fold_means"]))
+    assert [c["versus"] for c in res.comparisons] == ["majority", "counts", "base"]
+    assert res.example is not None and len(res.example["communities"]) > 0
+    table = fold_table(res)
+    assert [row["fold"] for row in table] == [1, 2, 3]
+    assert set(table[0]) == {"fold", "n_test", "majority", "counts", "base", "community"}
+
+
+def test_same_result_for_same_seed_and_any_n_jobs():
+    graphs = toy_graphs(8)
+    a = cross_validate(graphs, ["counts", "base"], folds=2, seeds=(0, 1), config=FAST)
+    b = cross_validate(graphs, ["counts", "base"], folds=2, seeds=(0, 1), config=FAST, n_jobs=2)
+    timing = ("seconds", "cpu_seconds")
+    strip = [{k: v for k, v in r.items() if k not in timing} for r in a.runs]
+    assert strip == [{k: v for k, v in r.items() if k not in timing} for r in b.runs]
+
+
+def test_paired_comparison():
+    a = np.array([0.9, 0.8, 0.85, 0.9])
+    b = np.array([0.8, 0.8, 0.80, 0.7])
+    c = paired_comparison(a, b, "a", "b")
+    assert (c["wins"], c["ties"], c["losses"]) == (3, 1, 0)
+    np.testing.assert_allclose(c["mean_difference"], 0.0875)
+    assert 0 < c["t_test_p"] < 0.2 and c["wilcoxon_p"] is not None
+    same = paired_comparison(a, a, "a", "a")
+    assert same["ties"] == 4 and same["t_test_p"] is None
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"models": ["svm"]}, r"unknown model 'svm'"),
+    ({"models": []}, r"models is empty"),
+    ({"models": ["base", "base"]}, r"lists a model twice"),
+    ({"folds": 1}, r"folds must be >= 2"),
+    ({"folds": 12}, r"folds=12 is more than the 10 graphs of the smallest class"),
+    ({"seeds": ()}, r"seeds is empty"),
+    ({"seeds": (1, 1)}, r"seeds repeats a seed"),
+    ({"val_fraction": 0.9}, r"val_fraction must be <= 0.5"),
+])
+def test_errors(kwargs, match):
+    graphs = toy_graphs(10)
+    args = {"models": ["majority"], **kwargs}
+    with pytest.raises(GraphclustError, match=match):
+        cross_validate(graphs, args.pop("models"), **args)
+
+
+def test_graph_ids_required():
+    graphs = toy_graphs(5)
+    graphs[1].graph_id = graphs[0].graph_id
+    with pytest.raises(GraphclustError, match=r"unique graph_id"):
+        cross_validate(graphs, ["majority"], folds=2)

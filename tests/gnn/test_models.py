@@ -1,0 +1,118 @@
+"""Models: batching invariance, seeded determinism, attention top-k, training loop."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch_geometric")
+from torch_geometric.data import Batch  # noqa: E402
+
+from .gnn_helpers import toy_graphs  # noqa: E402
+
+from graphclust._validation import GraphclustError  # noqa: E402
+from graphclust.gnn.models import NEURAL_MODELS, CommunityGCN, build_model  # noqa: E402
+from graphclust.gnn.training import TrainConfig, predict_logits, seeded, train_model  # noqa: E402
+
+
+def _logits(model, graphs):
+    b = Batch.from_data_list(graphs)
+    model.eval()
+    with torch.no_grad():
+        return model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs)
+
+
+@pytest.mark.parametrize("name", sorted(NEURAL_MODELS))
+def test_batching_invariance(name):
+    graphs = toy_graphs(5)
+    with seeded(0):
+        model = build_model(name, 3, 2)
+    together = _logits(model, graphs)
+    for i in (0, 3, 7):
+        alone = _logits(model, [graphs[i]])
+        torch.testing.assert_close(alone[0], together[i], rtol=1e-5, atol=1e-6)
+    shuffled = [graphs[i] for i in (9, 2, 5)]
+    torch.testing.assert_close(_logits(model, shuffled), together[[9, 2, 5]], rtol=1e-5, atol=1e-6)
+
+
+def test_seeded_training_is_deterministic():
+    graphs = toy_graphs(8)
+    cfg = TrainConfig(epochs=3, batch_size=4, patience=5)
+    results = []
+    for _ in range(2):
+        with seeded(7):
+            model = build_model("community", 3, 2)
+        fit = train_model(model, graphs[:12], graphs[12:], cfg, seed=7)
+        results.append((fit, predict_logits(model, graphs), model.state_dict()))
+    (f1, l1, s1), (f2, l2, s2) = results
+    assert torch.equal(l1, l2)
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert f1.history == f2.history and f1.best_epoch == f2.best_epoch
+    # the caller's global RNG is left alone
+    torch.manual_seed(3)
+    a = torch.rand(1)
+    torch.manual_seed(3)
+    with seeded(11):
+        torch.rand(5)
+    assert torch.equal(a, torch.rand(1))
+
+
+def test_attention_top_k_slots():
+    graphs = toy_graphs(3)
+    with seeded(0):
+        model = CommunityGCN(3, 2, hidden=8, k=4)
+    b = Batch.from_data_list(graphs)
+    model.eval()
+    with torch.no_grad():
+        logits, det = model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs,
+                            return_details=True)
+        counts = det["communities"].counts
+        h = model.embed(b.x, b.edge_index)
+        from graphclust.gnn.models import readout
+
+        g = readout(h, b.batch, b.num_graphs, model.readout)
+        s = model.sub_conv2(model.sub_conv1(h.relu(), model.pool.connect(b.edge_index, det["cluster"])).relu(),
+                            model.pool.connect(b.edge_index, det["cluster"]))
+        pooled = model.pool.reduce(s, det["cluster"], int(counts.sum()))
+        slots, alpha = model.attend(g, pooled, det["cluster_batch"], counts)
+    assert logits.shape == (len(graphs), 2) and slots.shape == (len(graphs), 4, 8)
+    # softmax weights sum to one per graph
+    sums = torch.zeros(len(graphs)).index_add_(0, det["cluster_batch"], alpha)
+    torch.testing.assert_close(sums, torch.ones(len(graphs)))
+    # slots beyond a graph's number of communities are zero; filled slots are non-zero
+    for gi, c in enumerate(counts.tolist()):
+        assert (slots[gi, c:] == 0).all()
+        assert (slots[gi, :min(c, 4)].abs().sum(1) > 0).all()
+
+
+def test_attention_gets_gradients():
+    graphs = toy_graphs(4)
+    with seeded(0):
+        model = CommunityGCN(3, 2, hidden=8, k=1)
+    b = Batch.from_data_list(graphs)
+    out = model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs)
+    torch.nn.functional.cross_entropy(out, b.y).backward()
+    for layer in (model.query, model.key, model.value, model.sub_conv1.lin):
+        assert layer.weight.grad is not None and layer.weight.grad.abs().sum() > 0
+
+
+def test_training_learns_the_toy_task():
+    graphs = toy_graphs(16)
+    with seeded(0):
+        model = build_model("community", 3, 2, hidden=16)
+    fit = train_model(model, graphs[:24], graphs[24:28], TrainConfig(epochs=30, patience=30), seed=0)
+    acc = (predict_logits(model, graphs[28:]).argmax(1) == torch.cat([g.y for g in graphs[28:]]))
+    assert float(acc.float().mean()) == 1.0
+    assert fit.community_convergence is not None and 0.0 <= fit.community_convergence <= 1.0
+    assert 0 <= fit.best_epoch <= fit.epochs_run <= 30
+
+
+def test_parameter_errors():
+    with pytest.raises(GraphclustError, match=r"model must be one of 'base'"):
+        build_model("gat", 3, 2)
+    with pytest.raises(GraphclustError, match=r"k must be >= 1, got 0"):
+        CommunityGCN(3, 2, k=0)
+    with pytest.raises(GraphclustError, match=r"readout must be one of 'mean', 'sum', 'mean\+sum'"):
+        build_model("community", 3, 2, readout="max")
+    with pytest.raises(GraphclustError, match=r"num_classes must be >= 2"):
+        build_model("base", 3, 1)
+    with pytest.raises(GraphclustError, match=r"epochs must be >= 1"):
+        TrainConfig(epochs=0)
