@@ -157,3 +157,15 @@ def test_resume_from_checkpoint_continues_exactly(unit_blobs, tmp_path):
     assert resumed.n_epochs_ == 3
     np.testing.assert_array_equal(resumed.labels_, full.labels_)
     np.testing.assert_array_equal(resumed.means_, full.means_)
+
+
+def test_default_settings_do_not_collapse_small_easy_sets():
+    # Regression: with the former default lr=2e-3 the full D-500-500-2000-10 network put these
+    # 300 points of three blobs into one cluster (ARI 0); the defaults must separate them.
+    r = np.random.default_rng(0)
+    C = r.uniform(-10, 10, (3, 5))
+    y = np.arange(300) % 3
+    X = C[y] + r.standard_normal((300, 5))
+    X = (X - X.min()) / (X.max() - X.min())
+    m = DGG(3, random_state=0, cache_dir=None, n_jobs=1).fit(X)
+    assert evaluate(y, m.labels_)["ari"] >= 0.95
