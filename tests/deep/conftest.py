@@ -16,5 +16,5 @@ def blobs3():
 
 
 #: A small, quick VCC configuration for unit tests (the network is narrow, epochs few).
-TINY = dict(hidden=(32, 32), epochs=14, warmup_epochs=7, min_cluster_epochs=2, batch_size=64,
+TINY = dict(hidden=(32, 32), epochs=14, warmup_epochs=7, min_cluster_epochs=2, batch_size=64, lr=0.01,
             n_jobs=1, n_init=3)

@@ -250,3 +250,11 @@ def test_bps_negatives_ablation_separates_blobs():
     assert adjusted_rand_index(y, m.labels_) >= 0.95
     with pytest.raises(GraphclustError, match="bps_repulsion must be one of"):
         VCC(3, bps_repulsion="both", **TINY).fit(X)
+
+
+def test_default_settings_separate_small_easy_blobs():
+    # Regression: with lr=0.01 as the default the latent cloud kept spreading and, once the
+    # centres existed, all 300 points fell into one cluster (ARI 0); the defaults must separate.
+    X, y = make_blobs(n=300, centers=3, d=5, seed=0)
+    m = VCC(3, random_state=0, n_jobs=1, epochs=25).fit(X)
+    assert adjusted_rand_index(y, m.labels_) >= 0.95
