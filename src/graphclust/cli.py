@@ -6,26 +6,14 @@ unexpected internal error.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 import warnings
-from pathlib import Path
 
 from graphclust import __version__
+from graphclust._argtypes import positive_int as _positive_int
 
 EPILOG = "Run 'graphclust COMMAND --help' for the options of a command."
-
-
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
 
 
 def _n_clusters(text):

@@ -20,29 +20,12 @@ import sys
 import time
 import warnings
 
+from graphclust._argtypes import positive_float as _positive_float
+from graphclust._argtypes import positive_int as _positive_int
+
 __all__ = ["add_parser", "run"]
 
 PRESETS = ("default", "paper", "fast")
-
-
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
-
-
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {v}")
-    return v
 
 
 def _temperature(text):

@@ -18,51 +18,18 @@ cluster).
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 import warnings
 
+from graphclust._argtypes import nonneg_float as _nonneg_float
+from graphclust._argtypes import nonneg_int as _nonneg_int
+from graphclust._argtypes import positive_float as _positive_float
+from graphclust._argtypes import positive_int as _positive_int
+
 __all__ = ["add_parser", "run"]
 
 PRESETS = ("default", "paper", "fast")
-
-
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
-
-
-def _nonneg_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
-    return v
-
-
-def _nonneg_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not v >= 0 or not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {v}")
-    return v
-
-
-def _positive_float(text):
-    v = _nonneg_float(text)
-    if v == 0:
-        raise argparse.ArgumentTypeError("expected a positive number, got 0")
-    return v
 
 
 def _samples_arg(text):

@@ -20,6 +20,8 @@ import csv
 import sys
 import time
 
+from graphclust._argtypes import positive_int as _positive_int
+
 __all__ = ["add_parser", "run"]
 
 MODEL_HELP = ("comma-separated models: majority, counts (structure-blind logistic regression on "
@@ -41,16 +43,6 @@ def _models(text: str) -> list[str]:
     if len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"a model is listed twice in {text!r}")
     return names
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
