@@ -75,6 +75,11 @@ def prepare(case):
     return fd, fi
 
 
+def _solver_tag(solver):
+    """File-name suffix of a run's labels: none for the default solver (Lanczos)."""
+    return "" if solver in ("lanczos", "components", "auto") else "_" + solver.replace(":", "-")
+
+
 def worker(a):
     from mpi4py import MPI
 
@@ -91,7 +96,7 @@ def worker(a):
     comm.Barrier()
     t0 = time.perf_counter()
     res = spectral_clustering_mpi(X, 10, random_state=0, n_jobs=a.threads, labels_on="root",
-                                  precomputed_knn=pre)
+                                  precomputed_knn=pre, eigen_solver=a.eigen_solver)
     wall = time.perf_counter() - t0
     if comm.rank != 0:
         return
@@ -104,7 +109,8 @@ def worker(a):
            "eigen_info": {k: (v.tolist() if hasattr(v, "tolist") else v)
                           for k, v in res.eigen_info.items()},
            "n_edges": res.n_edges, "ari_truth": evaluate(y, res.labels)["ari"]}
-    np.save(CACHE / f"mpi_labels_{a.case}_P{res.n_ranks}.npy", res.labels)
+    np.save(CACHE / f"mpi_labels_{a.case}_P{res.n_ranks}{_solver_tag(res.eigen_solver)}.npy",
+            res.labels)
     if a.serial:
         from graphclust.spectral import SpectralClustering
 
@@ -123,7 +129,11 @@ def model(alpha=2e-6, beta=10e9, d=50, K=10, k=10):
     communication uses an assumed cluster network: latency ``alpha`` s, bandwidth ``beta`` B/s.
     """
     rows = [json.loads(x) for x in RESULTS.read_text().splitlines()]
-    one = {r["case"]: r for r in rows if r["ranks"] == 1}
+    one = {}
+    for r in rows:  # the last P = 1 run of each case, the default solver preferred
+        if r["ranks"] == 1 and (r["eigen_solver"] == "lanczos" or r["case"] not in one
+                                or one[r["case"]]["eigen_solver"] != "lanczos"):
+            one[r["case"]] = r
     m70, g1m = one["mnist70k"], one["gmm1m"]
     n70, n1m = 70000, 1_000_000
     c_knn = m70["timings_max"]["knn"] / (n70 * n70 * 51)            # s per (pair x dim)
@@ -132,12 +142,19 @@ def model(alpha=2e-6, beta=10e9, d=50, K=10, k=10):
     c_eig = g1m["timings_max"]["eigen"] / (g1m["graph_nnz"][0] * cols)  # s per entry-column
     c_aff = g1m["timings_max"]["affinity"] / n1m
     c_km = g1m["timings_max"]["kmeans"] / n1m
-    b = max(K + 8, 2 * K + 4)
-    deg = 16
     iters = g1m["eigen_info"]["iterations"]
+    lanczos = g1m["eigen_solver"] == "lanczos"
+    if lanczos:  # one vector per product; ~3 small all-reduces per product (two CGS passes, norm)
+        b, products, reductions = 1, cols, 3 * cols
+        red_words = g1m["eigen_info"].get("ncv", 30)
+        how = f"{cols} single-vector products in {iters} restart cycles (thick-restart Lanczos)"
+    else:
+        b = max(K + 8, 2 * K + 4)
+        products, reductions, red_words = iters * 17, iters * 4, b * b
+        how = f"{cols} column products = {iters} iterations at 1M, block {b} (Chebyshev)"
     out = [f"Constants (measured, P = 1): exact kNN {c_knn * 1e12:.2f} ps per pair-dimension; "
-           f"eigen {c_eig * 1e9:.2f} ns per stored entry per column product ({cols} column "
-           f"products = {iters} iterations at 1M, block {b}); affinity {c_aff * 1e6:.2f} us/point; "
+           f"eigen {c_eig * 1e9:.2f} ns per stored entry per column product ({how}); "
+           f"affinity {c_aff * 1e6:.2f} us/point; "
            f"k-means {c_km * 1e6:.2f} us/point (10 restarts); {epr:.1f} stored entries per row. "
            f"Network assumed: {alpha * 1e6:.0f} us latency, {beta / 1e9:.0f} GB/s.", ""]
     hdr = ["n", "P", "kNN (exact) s", "affinity s", "eigen compute s", "eigen halo s",
@@ -150,12 +167,12 @@ def model(alpha=2e-6, beta=10e9, d=50, K=10, k=10):
             t_aff = c_aff * nl + 16 * epr * nl * (P - 1) / P / beta + 8 * n / beta
             t_eig = c_eig * epr * nl * cols
             halo = 0 if P == 1 else min(n - nl, epr * nl)
-            products = iters * (deg + 1)
             t_halo = products * (P > 1) * (halo * b * 8 / beta + alpha * min(P - 1, 64)) \
-                + iters * 4 * (alpha * np.log2(max(P, 2)) * 2 + b * b * 8 / beta)
+                + reductions * (alpha * np.log2(max(P, 2)) * 2 + red_words * 8 / beta)
             t_km = c_km * nl + 10 * 100 * 2 * np.log2(max(P, 2)) * alpha * (P > 1)
             repl = n * d * 4 * 2 + 8 * n * 2            # X and the BLAS copy, sigma, labels
-            local = 12 * epr * nl + 16 * (k + 1) * nl + 6 * b * 8 * nl + 2 * halo * b * 8
+            vecs = (red_words + 1) if lanczos else 6 * b        # Krylov basis or Chebyshev block
+            local = 12 * epr * nl + 16 * (k + 1) * nl + vecs * 8 * nl + 2 * halo * b * 8
             table.append([f"{n:.0e}", P, f"{t_knn:.3g}", f"{t_aff:.3g}", f"{t_eig:.3g}",
                           f"{t_halo:.3g}", f"{t_km:.3g}", f"{halo:.3g}",
                           f"{(repl + local) / 1e9:.3g}", f"{repl / 1e9:.3g}"])
@@ -173,20 +190,24 @@ CASE_TITLES = {
 
 def report():
     """benchmarks/RESULTS_mpi.md from mpi_results.jsonl (the last run of each case and P)."""
-    rows = {}
+    rows, by_solver = {}, {}
     for x in RESULTS.read_text().splitlines():
         r = json.loads(x)
-        rows[(r["case"], r["ranks"])] = r
+        if r["eigen_solver"] in ("lanczos", "components"):
+            rows[(r["case"], r["ranks"])] = r
+        by_solver[(r["case"], r["ranks"], r["eigen_solver"])] = r
     parts = ["# MPI pipeline: measured results", "",
              "Generated by `python benchmarks/bench_mpi.py --report` from the runs of",
              "`python benchmarks/bench_mpi.py --case CASE --ranks ... --threads 1` (one thread per",
              "rank). Times are seconds on the slowest rank. Bytes are those sent by all ranks in the",
              "logical pattern of each collective. Memory is each rank's peak RSS, which includes",
              "the Python interpreter, numba, scipy and the replicated X (about 0.3 GB at P = 1 for",
-             "the small cases). The machine has 2 cores, shared with other jobs (the load average",
-             "is given for every row), so the P = 2 ranks compete with the load for the 2 cores.",
-             "The mnist20k and gmm1m runs used scipy's SpMM in the eigensolver; the mnist70k runs",
-             "used the threaded numba SpMM that replaced it (bit-identical products).", ""]
+             "the small cases). The machine has 2 cores; the load average before each run is",
+             "given for every row (about 1-2: the per-case tables were measured on an otherwise idle",
+             "machine), so P = 3 and 4 oversubscribe the cores and only show correctness.",
+             "Eigensolver: the default distributed thick-restart Lanczos (one product per Krylov",
+             "step); the last section compares it with Chebyshev-filtered block subspace iteration",
+             "(`--eigen-solver chebyshev`), the first distributed solver.", ""]
     for case in ("mnist20k", "mnist70k", "gmm1m"):
         rs = [rows[k] for k in sorted(rows) if k[0] == case]
         if not rs:
@@ -231,6 +252,24 @@ def report():
             r = rs[0]
             parts += ["Serial pipeline on the same data (`SpectralClustering(knn_method='exact')`, "
                       "1 thread): " + ", ".join(f"{k} {v:.2f} s" for k, v in r["serial_timings"].items()), ""]
+    cmp_rows = []
+    for (case, P, solver), r in sorted(by_solver.items()):
+        quiet = float(r["load_before"].split()[2]) < 4  # 1-min load: runs on an idle machine
+        if solver in ("lanczos", "chebyshev") and quiet:
+            ei = r["eigen_info"]
+            cmp_rows.append([case, P, solver, f"{r['timings_max']['eigen']:.2f}",
+                             ei.get("matvecs", "-"), f"{r['bytes_total'].get('eigen', 0) / 1e6:.1f}",
+                             r["load_before"].replace("load average ", ""),
+                             r.get("serial_timings", {}).get("eigen", "")])
+    if cmp_rows:
+        parts += ["## Eigen stage: Lanczos vs Chebyshev subspace iteration", "",
+                  "Same data, seed and ranks, runs on an idle machine only (1-minute load below 4); "
+                  "`serial eigen s` is the serial pipeline's ARPACK (one thread) where that run "
+                  "measured it.", "",
+                  md_table(["case", "P", "solver", "eigen s", "column products",
+                            "eigen MB sent", "load", "serial eigen s"],
+                           [[c if not isinstance(c, float) else f"{c:.2f}" for c in row]
+                            for row in cmp_rows]), ""]
     parts += ["## Scaling model (from these measurements)", "", model(), ""]
     (REPO / "benchmarks" / "RESULTS_mpi.md").write_text("\n".join(parts))
     print("wrote benchmarks/RESULTS_mpi.md")
@@ -242,6 +281,8 @@ def main():
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--threads", type=int, default=1, help="threads per rank")
     ap.add_argument("--serial", action="store_true", help="also run the serial pipeline (ARI)")
+    ap.add_argument("--eigen-solver", default="auto",
+                    help="distributed eigensolver: auto (= lanczos), lanczos or chebyshev")
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--model", action="store_true", help="print the scaling model and exit")
     ap.add_argument("--report", action="store_true", help="write benchmarks/RESULTS_mpi.md")
@@ -259,7 +300,8 @@ def main():
     for P in a.ranks:
         before = load()
         cmd = [mpiexec, "-n", str(P), sys.executable, __file__, "--worker", "--case", a.case,
-               "--threads", str(a.threads)] + (["--serial"] if a.serial else [])
+               "--threads", str(a.threads), "--eigen-solver", a.eigen_solver] \
+            + (["--serial"] if a.serial else [])
         env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         after = load()

@@ -34,7 +34,7 @@ def check_pipeline(out):
     from graphclust.spectral import SpectralClustering
 
     for name, (X, y), K in (("hybrid", hybrid_data(), 9), ("blobs", blobs(), 4)):
-        for solver in ("auto", "gather") if size == 2 else ("auto",):
+        for solver in ("auto", "chebyshev", "gather") if size == 2 else ("auto",):
             res = spectral_clustering_mpi(X, K, random_state=3, n_jobs=1, eigen_solver=solver,
                                           n_init=3)
             if rank == 0:

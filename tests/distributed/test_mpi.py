@@ -68,7 +68,9 @@ CHECKS_BY_P = {2: "pipeline,graph,mismatch", 3: "pipeline,graph,kmeans"}
 @pytest.mark.parametrize("nprocs", [2, 3])
 def test_pipeline_matches_serial(nprocs, tmp_path_factory):
     res = run_checks(nprocs, CHECKS_BY_P[nprocs], tmp_path_factory)["pipeline"]
-    keys = ["hybrid/auto", "blobs/auto"] + (["hybrid/gather", "blobs/gather"] if nprocs == 2 else [])
+    keys = ["hybrid/auto", "blobs/auto"] + (
+        ["hybrid/chebyshev", "blobs/chebyshev", "hybrid/gather", "blobs/gather"] if nprocs == 2
+        else [])
     assert sorted(res) == sorted(keys)
     for key in keys:
         r = res[key]
@@ -76,8 +78,10 @@ def test_pipeline_matches_serial(nprocs, tmp_path_factory):
         assert r["ranks_agree"], key
         assert r["sigma_equal"], key
         assert r["eig_err"] < 1e-8, (key, r["eig_err"])
-    assert res["hybrid/auto"]["solver"] in ("components", "chebyshev")
-    assert res["blobs/auto"]["solver"] == "chebyshev"  # connected graph: the iterative solver
+    assert res["hybrid/auto"]["solver"] in ("components", "lanczos")
+    assert res["blobs/auto"]["solver"] == "lanczos"  # connected graph: the iterative solver
+    if nprocs == 2:
+        assert res["blobs/chebyshev"]["solver"] == "chebyshev"
     assert res["blobs/auto"]["bytes"]["affinity"] > 0  # the transposed entries were exchanged
     if nprocs == 2:
         assert res["blobs/gather"]["solver"].startswith("gather")

@@ -110,10 +110,11 @@ def csr_spmm(indptr, indices, data, X, out):  # pragma: no cover - compiled
     m = indptr.shape[0] - 1
     b = X.shape[1]
     for i in prange(m):
-        for c in range(b):
-            out[i, c] = 0.0
+        acc = np.zeros(b)
         for p in range(indptr[i], indptr[i + 1]):
             a = data[p]
-            j = indices[p]
+            j = np.uintp(indices[p])  # unsigned: no negative-index wraparound branch
             for c in range(b):
-                out[i, c] += a * X[j, c]
+                acc[c] += a * X[j, c]
+        for c in range(b):
+            out[i, c] = acc[c]

@@ -21,9 +21,10 @@ from graphclust._validation import (
 
 __all__ = ["MPIResult", "spectral_clustering_mpi", "DIST_EIGEN_SOLVERS"]
 
-#: ``"auto"``/``"chebyshev"``: the distributed solver; ``"gather"``: the graph is gathered on
+#: ``"auto"``/``"lanczos"``: distributed thick-restart Lanczos; ``"chebyshev"``: distributed
+#: Chebyshev-filtered block subspace iteration; ``"gather"``: the graph is gathered on
 #: rank 0 and solved by the serial per-component solver (``gather:arpack`` etc. picks it).
-DIST_EIGEN_SOLVERS = ("auto", "chebyshev", "gather", "gather:auto", "gather:dense",
+DIST_EIGEN_SOLVERS = ("auto", "lanczos", "chebyshev", "gather", "gather:auto", "gather:dense",
                       "gather:arpack", "gather:lobpcg", "gather:shift-invert")
 #: ``eigen_solver="auto"`` falls back to gathering (with a warning) when the graph has more
 #: connected components than clusters and has at most this many stored entries.
@@ -197,8 +198,10 @@ def spectral_clustering_mpi(X_or_path, n_clusters="auto", *, n_neighbors: int = 
         elsewhere (broadcast), or a path (a .npy file is memory-mapped by every rank; other
         formats are read by rank 0 and broadcast).
     knn_method : {"auto", "exact", "kdtree", "brute"} -- exact kNN only.
-    eigen_solver : "auto"/"chebyshev" (distributed, no rank holds more than its rows) or
-        "gather[:serial solver]" (the graph is gathered on rank 0, for graphs that fit).
+    eigen_solver : "auto"/"lanczos" (distributed thick-restart Lanczos), "chebyshev"
+        (distributed Chebyshev-filtered block subspace iteration; no rank holds more than its
+        rows with either) or "gather[:serial solver]" (the graph is gathered on rank 0, for
+        graphs that fit).
     n_jobs : threads per rank (None: the node's cores divided by the ranks on the node).
     labels_on : "all" (labels on every rank), "root" (rank 0 only) or "local" (rows only).
     precomputed_knn : optional (distances, indices) arrays of shape (n, >= max(n_neighbors,
@@ -305,12 +308,13 @@ def _pipeline(net, X_or_path, n_clusters, n_neighbors, sigma_rank, kernel, sigma
     serial_n_eig = min(n, (max_clusters + 1) if auto else int(n_clusters))
     if solver == "auto" and 2 * max(serial_n_eig + 8, 2 * serial_n_eig + 4) > n:
         solver = "gather"  # far too small a graph for a Krylov basis
-    if solver in ("auto", "chebyshev"):
+    if solver in ("auto", "lanczos", "chebyshev"):
+        method = "chebyshev" if solver == "chebyshev" else "lanczos"
         with net.stage("eigen"):
             out = _distributed_eigen(net, W, offsets, n, n_eig, auto, n_clusters, max_clusters,
-                                     eig_seed, eigen_tol, X, sig, _merge_seed, notes)
+                                     eig_seed, eigen_tol, X, sig, _merge_seed, notes, method)
         vals, U_local, K, n_comp, labels_from_components, info, halo_sizes = out
-        solver = "chebyshev" if info.get("iterations") else "components"
+        solver = method if info.get("iterations") else "components"
     if solver.startswith("gather"):
         serial_solver = solver.split(":", 1)[1] if ":" in solver else "auto"
         with net.stage("eigen (gather)"):
@@ -361,13 +365,15 @@ def _pipeline(net, X_or_path, n_clusters, n_neighbors, sigma_rank, kernel, sigma
 
 
 def _distributed_eigen(net, W, offsets, n, n_eig, auto, n_clusters, max_clusters, eig_seed,
-                       eigen_tol, X, sigma, merge_seed, notes):
+                       eigen_tol, X, sigma, merge_seed, notes, method="lanczos"):
     """Per-component spectrum without gathering: components found distributively, their null
-    vectors D^1/2 1 written down, and the remaining (non-trivial) eigenpairs found by the block
-    Krylov solver on the complement of the null space (the serial solver's decomposition)."""
+    vectors D^1/2 1 written down, and the remaining (non-trivial) eigenpairs found by the
+    distributed solver (``method``: thick-restart Lanczos on the complement of the null space,
+    or Chebyshev subspace iteration started from it), as the serial solver decomposes it."""
     from graphclust.distributed._comm import GraphclustCollectiveError
     from graphclust.distributed.eigen import (DistMatrix, chebyshev_eigs, chunk_random,
-                                              connected_components_dist, fix_signs, trivial_vectors)
+                                              connected_components_dist, fix_signs,
+                                              lanczos_eigs, trivial_vectors)
     from graphclust.spectral.embedding import eigengap, normalize_rows
 
     r0 = int(offsets[net.rank])
@@ -396,11 +402,18 @@ def _distributed_eigen(net, W, offsets, n, n_eig, auto, n_clusters, max_clusters
             raise GraphclustCollectiveError(
                 f"the graph ({n} nodes) is too small for the distributed eigensolver's block of "
                 f"{keep} vectors; use eigen_solver='gather'.")
-        X0 = chunk_random(eig_seed, Mx.r0, Mx.r1, keep)
-        X0[:, :n_triv] = T
         tol = 1e-10 if eigen_tol is None else float(eigen_tol)
-        theta, Vx, kinfo = chebyshev_eigs(net, Mx.matmat, Mx.m, serial_n_eig, X0=X0, tol=tol,
-                                          keep=keep)
+        if method == "lanczos":
+            v0 = chunk_random(eig_seed, Mx.r0, Mx.r1, 1)
+            theta, Vx, kinfo = lanczos_eigs(net, Mx.matmat, Mx.m, extra, v0=v0, deflate=T,
+                                            tol=tol, restart_seed=eig_seed, offsets=offsets)
+            theta = np.concatenate([np.ones(n_triv), theta])
+            Vx = np.concatenate([T, Vx], axis=1)
+        else:
+            X0 = chunk_random(eig_seed, Mx.r0, Mx.r1, keep)
+            X0[:, :n_triv] = T
+            theta, Vx, kinfo = chebyshev_eigs(net, Mx.matmat, Mx.m, serial_n_eig, X0=X0,
+                                              tol=tol, keep=keep)
         info.update(kinfo)
         lam = np.clip(1.0 - theta, 0.0, 2.0)
         lam[np.abs(lam) < 1e-12] = 0.0
