@@ -43,7 +43,7 @@ def test_cli_end_to_end(blobs_csv, tmp_path, capsys):
     assert summary["parameters"]["hidden"] == [256, 256, 512]
     assert summary["metrics"]["ari"] >= 0.95
     assert len(summary["history"]) == summary["n_epochs"] <= 12
-    assert np.load(out / "embedding.npy").shape == (240, 2)
+    assert np.load(out / "embedding.npy").shape == (240, 10)  # the fast preset: 10-D latent
     header = (out / "labels.csv").read_text().splitlines()[0]
     assert header == "index,label,truth"
 

@@ -141,6 +141,8 @@ def test_nan_loss_fails_with_clear_message(blobs3):
     (np.ones((20, 3)), {"n_clusters": 2, "n_neighbors": 3}, "no varying column"),
     (np.ones((20, 3)), {"n_clusters": 2, "temperature": -1.0}, "temperature must be >"),
     (np.ones((20, 3)), {"n_clusters": 2, "similarity": "cosine"}, "similarity must be one of"),
+    (np.ones((20, 3)), {"n_clusters": 2, "edges_per_epoch": "ten"}, "'ten' is not understood"),
+    (np.ones((20, 3)), {"n_clusters": 2, "edges_per_epoch": "-2n"}, "'<x>n' such as '10n'"),
 ])
 def test_bad_input(X, kwargs, match):
     with pytest.raises(GraphclustError, match=match):
@@ -188,6 +190,17 @@ def test_presets():
     assert m.lr == 0.01 and m.momentum == 0.9 and m.weight_decay == 5e-4 and m.batch_size == 200
     with pytest.raises(GraphclustError, match="preset must be one of"):
         VCC.preset("slow")
+    fast = VCC.preset("fast")
+    assert fast.latent_dim == 10 and fast.bps_repulsion == "negatives"
+    assert fast.edges_per_epoch == "10n" and fast.epochs == 40
+
+
+@pytest.mark.parametrize("spec, draws", [("auto", 300), ("2.5n", 750), (128, 128)])
+def test_edges_per_epoch_sets_the_steps(blobs3, spec, draws):
+    X, _ = blobs3
+    assert X.shape[0] == 300
+    m = VCC(**{**TINY, "epochs": 1, "edges_per_epoch": spec}).fit(X)
+    assert m._task.steps_per_epoch == -(-draws // m.batch_size)
 
 
 def test_ablation_switches_drop_terms(blobs3):
