@@ -99,9 +99,11 @@ DGG_PRESETS = {
     "paper": dict(hidden=(500, 500, 2000), latent_dim=10, n_neighbors=20, affinity="siamese",
                   siamese_candidates=100, posterior="classifier", lr=0.02, lr_decay=0.9,
                   lr_decay_every=10, epochs=300, pretrain_epochs=50, neighbor_samples=1),
-    # The same network with fewer epochs; the budget preset for MNIST on a CPU.
+    # The same network with the Gaussian affinity (no Siamese net) and fewer epochs: the budget
+    # preset for MNIST on a CPU (MNIST-test ACC 0.705 in 7.6 min cold on 2 cores; 100
+    # pretraining epochs matter: 10 gave k-means a start at ACC 0.2-0.34, 30 at 0.62).
     "fast": dict(hidden=(500, 500, 2000), latent_dim=10, n_neighbors=20, affinity="gaussian",
-                 lr=2e-3, lr_decay=0.9, lr_decay_every=10, epochs=20, pretrain_epochs=10,
+                 lr=2e-3, lr_decay=0.9, lr_decay_every=10, epochs=50, pretrain_epochs=100,
                  neighbor_samples=1),
 }
 

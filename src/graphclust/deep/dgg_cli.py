@@ -52,7 +52,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--n-clusters", "-k", type=_positive_int, default=10, help="number of clusters K (default 10)")
     p.add_argument("--preset", choices=PRESETS, default="default",
                    help="parameter set: default, paper (Siamese affinity, lr 0.02, 300 epochs) or "
-                        "fast (30 epochs)")
+                        "fast (Gaussian affinity, 100 pretraining and 50 training epochs)")
     p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs")
     p.add_argument("--pretrain-epochs", type=_nonneg_int, default=None, help="autoencoder pretraining epochs")
     p.add_argument("--latent-dim", type=_positive_int, default=None, help="dimension M of z")
