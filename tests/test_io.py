@@ -11,7 +11,6 @@ import pytest
 
 from graphclust._validation import GraphclustError
 from graphclust.io import (
-    InputFileNotFoundError,
     PointsData,
     atomic_open,
     atomic_write_bytes,

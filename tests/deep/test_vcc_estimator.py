@@ -1,7 +1,6 @@
 """The VCC estimator: quality on an easy set, determinism, resume, inference, bad input."""
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest

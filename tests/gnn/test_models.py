@@ -1,5 +1,4 @@
 """Models: batching invariance, seeded determinism, attention top-k, training loop."""
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

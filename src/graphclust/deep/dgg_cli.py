@@ -18,14 +18,13 @@ cluster).
 from __future__ import annotations
 
 import argparse
-import sys
-import time
-import warnings
 
 from graphclust._argtypes import nonneg_float as _nonneg_float
 from graphclust._argtypes import nonneg_int as _nonneg_int
 from graphclust._argtypes import positive_float as _positive_float
 from graphclust._argtypes import positive_int as _positive_int
+from graphclust.deep._cli_common import (add_run_arguments, finish, fit_from_args, plot_outputs,
+                                         write_outputs)
 
 __all__ = ["add_parser", "run"]
 
@@ -78,18 +77,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the pretraining cache")
     p.add_argument("--sample", type=_nonneg_int, default=0, metavar="N",
                    help="also generate N points per cluster (samples.npy; samples.png for 28x28 input)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:<i> (default auto)")
-    p.add_argument("--threads", type=_positive_int, default=None, help="CPU threads (default: torch's)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same labels on the CPU)")
-    p.add_argument("--truth", default=None,
-                   help="ground truth: a column of INPUT, an .npz key, a label file, or FILE:COLUMN")
-    p.add_argument("--checkpoint", default=None,
-                   help="checkpoint file (default: OUT/dgg_checkpoint.pt when --resume is given)")
-    p.add_argument("--checkpoint-every", type=_positive_int, default=5)
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
-    p.add_argument("--out", default="dgg_output", help="output directory (created; checked first)")
-    p.add_argument("--no-plots", action="store_true", help="skip latent.png and training.png")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
+    add_run_arguments(p, "dgg")
     p.set_defaults(func=run)
     return p
 
@@ -143,82 +131,30 @@ def run(args) -> int:
     """Run ``graphclust dgg`` from parsed arguments; returns the exit status."""
     import numpy as np
 
-    from graphclust import __version__, _progress
-    from graphclust._validation import GraphclustError
-    from graphclust.io import atomic_open, check_output_dir, read_points, write_json, write_labels_csv
+    from graphclust.io import atomic_open
 
-    timings: dict = {}
-    t_start = time.perf_counter()
-    out = check_output_dir(args.out)  # before any computation
-    try:
+    def estimator():
         from graphclust.deep.dgg import DGG
-    except ImportError as exc:
-        raise GraphclustError(str(exc)) from None
-    if getattr(args, "quiet", False):
-        _progress.set_progress(False)
-    with _progress.stage("read input", timings):
-        data = read_points(args.input, truth=args.truth)
-    checkpoint = args.checkpoint
-    if checkpoint is None and args.resume:
-        checkpoint = str(out / "dgg_checkpoint.pt")
-    params = _params_from_args(args)
-    model = DGG(args.n_clusters, device=args.device, n_jobs=args.threads, random_state=args.seed,
-                checkpoint=checkpoint, checkpoint_every=args.checkpoint_every, **params)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        t0 = time.perf_counter()
-        model.fit(data.X, data.truth, resume=args.resume)
-        fit_seconds = time.perf_counter() - t0
-    notes = [str(w.message) for w in caught]
-    for note in notes:
-        print(f"graphclust: warning: {note}", file=sys.stderr)
-    timings.update(model.timings_)
-    timings["fit total"] = fit_seconds
-    labels = model.labels_
-    from graphclust.metrics import evaluate
 
-    metrics = evaluate(data.truth, labels) if data.truth is not None else None
-    outputs = ["labels.csv", "embedding.npy", "summary.json"]
-    with _progress.stage("write outputs", timings):
-        extra = {"truth": data.truth} if data.truth is not None else None
-        write_labels_csv(out / "labels.csv", labels, extra_columns=extra)
-        with atomic_open(out / "embedding.npy", "wb") as fh:
-            np.save(fh, model.embedding_)
-        if args.sample:
-            K, n = args.n_clusters, args.sample
-            gen = np.stack([model.sample(n, cluster=k, random_state=args.seed + k) for k in range(K)])
-            with atomic_open(out / "samples.npy", "wb") as fh:
-                np.save(fh, gen.reshape(K * n, -1))
-            outputs.append("samples.npy")
-            if data.X.shape[1] == 784:
-                imgs = gen if model.likelihood_ == "bernoulli" else np.clip(gen, 0.0, 1.0)
-                _image_grid(imgs, out / "samples.png",
-                            title=f"DGG samples: {n} per cluster (rows = clusters)")
-                outputs.append("samples.png")
-    if not args.no_plots:
-        from graphclust.deep._plot import plot_training_history
-        from graphclust.plot import plot_clusters
+        return DGG
 
-        with _progress.stage("plots", timings):
-            title = f"DGG latent means: K = {args.n_clusters}, n = {data.X.shape[0]}"
-            if metrics:
-                title += f", ACC {metrics['acc']:.3f}, NMI {metrics['nmi']:.3f}"
-            H = model.embedding_
-            plot_clusters(H, labels, out / "latent.png", title=title, truth=data.truth,
-                          projection="auto", random_state=args.seed,
-                          feature_names=[f"z{j + 1}" for j in range(H.shape[1])])
-            plot_training_history(model.history_, out / "training.png",
-                                  title=f"DGG training ({model.n_epochs_} epochs, {model.device_})")
-        outputs += ["latent.png", "training.png"]
-    timings["total"] = time.perf_counter() - t_start
+    run_ = fit_from_args(args, "dgg", estimator, _params_from_args(args))
+    model = run_.model
+    write_outputs(run_)
+    if args.sample:
+        K, n = args.n_clusters, args.sample
+        gen = np.stack([model.sample(n, cluster=k, random_state=args.seed + k) for k in range(K)])
+        with atomic_open(run_.out / "samples.npy", "wb") as fh:
+            np.save(fh, gen.reshape(K * n, -1))
+        run_.outputs.append("samples.npy")
+        if run_.data.X.shape[1] == 784:
+            imgs = gen if model.likelihood_ == "bernoulli" else np.clip(gen, 0.0, 1.0)
+            _image_grid(imgs, run_.out / "samples.png",
+                        title=f"DGG samples: {n} per cluster (rows = clusters)")
+            run_.outputs.append("samples.png")
+    plot_outputs(args, run_, "DGG latent means", "z")
     g = model.graph_
-    summary = {
-        "graphclust_version": __version__,
-        "command": "dgg",
-        "input": str(data.source),
-        "n_samples": int(data.X.shape[0]),
-        "n_features": int(data.X.shape[1]),
-        "preset": args.preset,
+    specific = {
         "parameters": {k: (str(v) if k == "cache_dir" and v is not None else v)
                        for k, v in model.get_params().items() if k != "callbacks"},
         "likelihood": model.likelihood_,
@@ -227,21 +163,6 @@ def run(args) -> int:
         "pretraining": model.pretrain_,
         "gmm": {"means": model.means_, "variances": model.variances_, "weights": model.weights_},
         "variance_clamps": model.n_variance_clamps_,
-        "n_epochs": int(model.n_epochs_),
-        "stop_reason": model.stop_reason_,
-        "cluster_sizes": np.bincount(labels, minlength=args.n_clusters).tolist(),
-        "metrics": metrics,
-        "history": model.history_.to_list(),
-        "timings_seconds": {k: round(float(v), 6) for k, v in timings.items()},
-        "warnings": notes,
-        "outputs": outputs,
     }
-    write_json(out / "summary.json", summary)
-    line = (f"{data.X.shape[0]} points -> {len(np.unique(labels))} clusters in {fit_seconds:.1f} s "
-            f"({model.n_epochs_} epochs on {model.device_}"
-            f"{', pretraining from cache' if model.pretrain_.get('cache_hit') else ''})")
-    if metrics:
-        line += f"; ACC {metrics['acc']:.4f} NMI {metrics['nmi']:.4f} ARI {metrics['ari']:.4f}"
-    print(line)
-    print(f"wrote {', '.join(outputs)} to {out}")
-    return 0
+    note = ", pretraining from cache" if model.pretrain_.get("cache_hit") else ""
+    return finish(args, run_, specific, note=note)

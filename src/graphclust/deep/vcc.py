@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import numbers
-import time
 import warnings
 from dataclasses import dataclass
 

@@ -280,9 +280,9 @@ def lanczos_eigs(net, op, m: int, n_eig: int, *, v0: np.ndarray, deflate: np.nda
     ncv = int(ncv or max(2 * n_eig + 10, 30))
     n_total = int(net.allsum(np.array([float(m)]))[0])
     ncv = min(ncv, n_total - (0 if T is None else T.shape[1]))
-    if ncv <= n_eig:
-        from graphclust.distributed._comm import GraphclustCollectiveError
+    from graphclust.distributed._comm import GraphclustCollectiveError
 
+    if ncv <= n_eig:
         raise GraphclustCollectiveError(
             f"the graph is too small for the distributed Lanczos solver ({n_total} nodes, "
             f"{n_eig} eigenpairs wanted); use eigen_solver='gather'.")
@@ -357,8 +357,6 @@ def lanczos_eigs(net, op, m: int, n_eig: int, *, v0: np.ndarray, deflate: np.nda
         H[np.arange(k), np.arange(k)] = theta[:k]
         H[k, :k] = H[:k, k] = beta * S[ncv - 1, :k]
     else:
-        from graphclust.distributed._comm import GraphclustCollectiveError
-
         raise GraphclustCollectiveError(
             f"the distributed Lanczos solver did not reach tol={tol:g} in {max_restarts} "
             f"restarts (largest residual {rnorm.max():.3g}); raise eigen_tol or use "

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphclust._threads import resolve_n_jobs, thread_limits
-from graphclust._validation import GraphclustError, check_choice, check_int, check_points, check_random_state
+from graphclust._validation import check_choice, check_int, check_points, check_random_state
 
 __all__ = ["KNNResult", "knn", "knn_graph", "KNN_METHODS", "APPROX_MIN_SAMPLES", "LOW_DIM"]
 

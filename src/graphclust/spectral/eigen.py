@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from graphclust._validation import GraphclustError, check_choice, check_int, check_random_state
+from graphclust._validation import check_choice, check_int, check_random_state
 from graphclust.spectral.laplacian import normalized_adjacency
 
 __all__ = ["EigenResult", "smallest_eigenpairs", "EIGEN_SOLVERS", "DENSE_MAX"]

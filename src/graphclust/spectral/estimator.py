@@ -5,7 +5,6 @@ import numbers
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 
 from graphclust import _progress
 from graphclust._validation import (
