@@ -21,14 +21,8 @@ def exact_distances_rows(X, row0, idx, out):  # pragma: no cover - compiled
             out[i, p] = np.sqrt(s)
 
 
-# -- k-means (same arithmetic as graphclust.spectral._kmeans_kernels) ---------------------------
-@njit(cache=True, nogil=True, fastmath=True)
-def _sqdist(X, i, C, c):  # pragma: no cover - compiled
-    s = 0.0
-    for t in range(X.shape[1]):
-        diff = X[i, t] - C[c, t]
-        s += diff * diff
-    return s
+# -- k-means: the serial kernels' arithmetic, shared (graphclust.spectral._kmeans_kernels) --------
+from graphclust.spectral._kmeans_kernels import _sqdist, nearest_centre  # noqa: E402
 
 
 @njit(cache=True, nogil=True)
@@ -81,16 +75,9 @@ def candidate_potentials(X, closest, cands, out):  # pragma: no cover - compiled
 def assign(X, C, labels, dist):  # pragma: no cover - compiled
     """Nearest centre of every local row (first minimum); returns the number of changed labels."""
     n = X.shape[0]
-    k = C.shape[0]
     changed = np.zeros(n, dtype=np.int64)
     for i in prange(n):
-        best = 0
-        bd = _sqdist(X, i, C, 0)
-        for c in range(1, k):
-            dd = _sqdist(X, i, C, c)
-            if dd < bd:
-                bd = dd
-                best = c
+        best, bd = nearest_centre(X, i, C)
         if labels[i] != best:
             changed[i] = 1
             labels[i] = best

@@ -63,6 +63,19 @@ def kmeans_plusplus(X, k, seed, n_local_trials):  # pragma: no cover - compiled
     return C
 
 
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def nearest_centre(X, i, C):  # pragma: no cover - compiled
+    """(index, squared distance) of the centre nearest to X[i]; the first one on ties."""
+    best = 0
+    bd = _sqdist(X, i, C, 0)
+    for c in range(1, C.shape[0]):
+        dd = _sqdist(X, i, C, c)
+        if dd < bd:
+            bd = dd
+            best = c
+    return best, bd
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def lloyd(X, C, max_iter, tol):  # pragma: no cover - compiled
     """Lloyd iterations from centres C (modified in place). Returns labels, inertia, n_iter."""
@@ -79,13 +92,7 @@ def lloyd(X, C, max_iter, tol):  # pragma: no cover - compiled
         sums[:] = 0.0
         counts[:] = 0
         for i in range(n):
-            best = 0
-            bd = _sqdist(X, i, C, 0)
-            for c in range(1, k):
-                dd = _sqdist(X, i, C, c)
-                if dd < bd:
-                    bd = dd
-                    best = c
+            best, bd = nearest_centre(X, i, C)
             if labels[i] != best:
                 changed += 1
                 labels[i] = best
@@ -117,13 +124,7 @@ def lloyd(X, C, max_iter, tol):  # pragma: no cover - compiled
     # final assignment and exact inertia for the returned centres
     inertia = 0.0
     for i in range(n):
-        best = 0
-        bd = _sqdist(X, i, C, 0)
-        for c in range(1, k):
-            dd = _sqdist(X, i, C, c)
-            if dd < bd:
-                bd = dd
-                best = c
+        best, bd = nearest_centre(X, i, C)
         labels[i] = best
         inertia += bd
     return labels, inertia, it
