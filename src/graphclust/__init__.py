@@ -6,7 +6,7 @@ feature that needs them is used.
 """
 from __future__ import annotations
 
-import importlib
+from graphclust._lazy import lazy_names
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -43,23 +43,7 @@ _LAZY = {
 _SUBMODULES = {"graph", "spectral", "community", "deep", "gnn", "metrics", "datasets", "io", "plot",
                "cli"}
 
-__all__ = sorted(_LAZY) + sorted(_SUBMODULES) + ["__version__"]
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"graphclust.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'graphclust' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_names("graphclust", globals(), _LAZY, _SUBMODULES, ["__version__"])
 
 
 if TYPE_CHECKING:  # pragma: no cover

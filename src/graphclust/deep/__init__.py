@@ -17,7 +17,7 @@ Public names
 """
 from __future__ import annotations
 
-import importlib
+from graphclust._lazy import lazy_names
 
 _LAZY = {
     "VCC": "graphclust.deep.vcc",
@@ -35,16 +35,4 @@ _LAZY = {
     "TrainingDiverged": "graphclust.deep.training",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'graphclust.deep' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_names("graphclust.deep", globals(), _LAZY)

@@ -19,7 +19,7 @@ Pieces (one module each):
 """
 from __future__ import annotations
 
-import importlib
+from graphclust._lazy import lazy_names
 
 _LAZY = {
     "read_tu_arrays": "graphclust.gnn.tu",
@@ -45,16 +45,4 @@ _LAZY = {
     "GraphClassifier": "graphclust.gnn.estimator",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'graphclust.gnn' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_names("graphclust.gnn", globals(), _LAZY)
