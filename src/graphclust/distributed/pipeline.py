@@ -395,13 +395,9 @@ def _distributed_eigen(net, W, offsets, n, n_eig, auto, n_clusters, max_clusters
     vals = np.zeros(n_triv)
     V = T
     if extra > 0:
-        # n_comp < serial_n_eig here, so T holds the null vectors of every component. They
-        # start the block (exact eigenvectors, eigenvalue 1 of M); the filter finds the rest.
-        keep = max(serial_n_eig + 8, 2 * serial_n_eig + 4)
-        if 2 * keep > n:
-            raise GraphclustCollectiveError(
-                f"the graph ({n} nodes) is too small for the distributed eigensolver's block of "
-                f"{keep} vectors; use eigen_solver='gather'.")
+        # n_comp < serial_n_eig here, so T holds the null vectors of every component (exact
+        # eigenvectors, eigenvalue 1 of M): Lanczos works on their complement, Chebyshev
+        # starts its block from them.
         tol = 1e-10 if eigen_tol is None else float(eigen_tol)
         if method == "lanczos":
             v0 = chunk_random(eig_seed, Mx.r0, Mx.r1, 1)
@@ -410,6 +406,11 @@ def _distributed_eigen(net, W, offsets, n, n_eig, auto, n_clusters, max_clusters
             theta = np.concatenate([np.ones(n_triv), theta])
             Vx = np.concatenate([T, Vx], axis=1)
         else:
+            keep = max(serial_n_eig + 8, 2 * serial_n_eig + 4)
+            if 2 * keep > n:
+                raise GraphclustCollectiveError(
+                    f"the graph ({n} nodes) is too small for the Chebyshev solver's block of "
+                    f"{keep} vectors; use eigen_solver='gather'.")
             X0 = chunk_random(eig_seed, Mx.r0, Mx.r1, keep)
             X0[:, :n_triv] = T
             theta, Vx, kinfo = chebyshev_eigs(net, Mx.matmat, Mx.m, serial_n_eig, X0=X0,
