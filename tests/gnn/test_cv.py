@@ -82,3 +82,23 @@ def test_graph_ids_required():
     graphs[1].graph_id = graphs[0].graph_id
     with pytest.raises(GraphclustError, match=r"unique graph_id"):
         cross_validate(graphs, ["majority"], folds=2)
+
+
+def test_counts_baseline_chooses_c_by_inner_cv_like_gridsearch():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from graphclust.gnn.cv import COUNTS_C_GRID, _counts_model
+
+    rng = np.random.default_rng(3)
+    X = rng.poisson(3.0, size=(60, 4)).astype(float)
+    y = (X[:, 0] + rng.normal(0, 1.5, 60) > 3).astype(int)
+    pred, score, C = _counts_model(X[:40], y[:40], X[40:50], y[40:50], X[50:], seed=4)
+    grid = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
+                        {"logisticregression__C": list(COUNTS_C_GRID)},
+                        cv=StratifiedKFold(5, shuffle=True, random_state=4)).fit(X[:50], y[:50])
+    assert C == grid.best_params_["logisticregression__C"]
+    assert score == pytest.approx(grid.best_score_)
+    np.testing.assert_array_equal(pred, grid.predict(X[50:]))
