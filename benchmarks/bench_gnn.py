@@ -54,9 +54,9 @@ def _run(args, argv) -> dict:
     from graphclust.gnn.training import TrainConfig
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    ds = load_tu_dataset(args.data)
+    ds = load_tu_dataset(args.data, edge_features=args.edge_features)
     config = TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                         patience=args.patience)
+                         patience=args.patience, select_by=args.select_by)
     community = {"hidden": args.hidden, **json.loads(args.community_params)}
     cmd = "    .venv/bin/python benchmarks/bench_gnn.py " + " ".join(argv)
     print(f"machine: {machine()}")
@@ -65,7 +65,8 @@ def _run(args, argv) -> dict:
                            "torch_geometric": __import__("torch_geometric").__version__},
               "jobs": args.jobs, "folds": args.folds, "seeds": args.seeds,
               "split_seed": args.split_seed, "train": dict(config.__dict__),
-              "hidden": args.hidden, "community_params": community, "models": {}}
+              "hidden": args.hidden, "community_params": community,
+              "edge_features": bool(args.edge_features), "models": {}}
     for m in models:
         params = {m: (community if m == "community" else {"hidden": args.hidden})}
         load_start = _uptime()
@@ -119,8 +120,10 @@ def _markdown(records: list[dict]) -> str:
                      f"{rec['split_seed']}), {rec['seeds']} seeds per fold; validation split 10 % "
                      f"of each fold's training graphs; at most {t['epochs']} epochs, patience "
                      f"{t['patience']}, Adam lr {t['lr']}, weight decay {t['weight_decay']}, batch "
-                     f"{t['batch_size']}, hidden {rec['hidden']}; community parameters "
-                     f"`{json.dumps(rec['community_params'])}`.")
+                     f"{t['batch_size']}, hidden {rec['hidden']}, epoch selected by validation "
+                     f"{t.get('select_by', 'accuracy')}; node features: atom type"
+                     f"{' + bond-type counts' if rec.get('edge_features') else ''}; community "
+                     f"parameters `{json.dumps(rec['community_params'])}`.")
     lines += ["", "### Accuracy and time per model", "",
               md_table(["model", "what", "run", "accuracy (mean ± std over folds)",
                         "accuracy (over all runs)", "wall time (s)", "CPU time of the runs (s)",
@@ -185,6 +188,10 @@ def main(argv=None) -> int:
     ap.add_argument("--patience", type=int, default=30)
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--select-by", choices=["accuracy", "loss"], default="accuracy",
+                    help="validation score that picks the kept epoch")
+    ap.add_argument("--edge-features", action="store_true",
+                    help="append each atom's bond-type counts to its features (every model)")
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--community-params", default="{}",
                     help="JSON of CommunityGCN parameters (k, similarity, readout, ...)")

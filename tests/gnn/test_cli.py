@@ -46,6 +46,22 @@ def test_end_to_end_on_mutag(tmp_path, capsys):
     assert summary["example_molecule"]["communities"]
 
 
+@pytest.mark.skipif(not MUTAG.is_dir(), reason="shared/data/MUTAG not present")
+def test_edge_features_and_loss_selection_on_mutag(tmp_path, capsys):
+    pytest.importorskip("torch_geometric")
+    out = tmp_path / "out"
+    args = _parse([str(MUTAG), "--model", "counts,community", "--folds", "2", "--seeds", "1",
+                   "--epochs", "2", "--patience", "2", "--edge-features", "--select-by", "loss",
+                   "--out", str(out), "-q"])
+    assert args.func(args) == 0
+    assert "11 node features" in capsys.readouterr().out  # 7 atom types + 4 bond types
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dataset"]["node_features"] == 11 and summary["dataset"]["edge_features"]
+    assert summary["settings"]["train"]["select_by"] == "loss"
+    # the plotted molecule keeps its atom types (0..6), not the argmax of the widened features
+    assert max(summary["example_molecule"]["node_labels"]) <= 6
+
+
 def test_run_errors(tmp_path):
     args = _parse([str(tmp_path / "missing"), "--model", "majority", "--out", str(tmp_path / "o")])
     with pytest.raises(GraphclustError, match=r"does not exist"):

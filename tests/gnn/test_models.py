@@ -104,6 +104,22 @@ def test_training_learns_the_toy_task():
     assert 0 <= fit.best_epoch <= fit.epochs_run <= 30
 
 
+@pytest.mark.parametrize("select_by", ["accuracy", "loss"])
+def test_kept_epoch_follows_the_selection_rule(select_by):
+    graphs = toy_graphs(16)
+    with seeded(1):
+        model = build_model("base", 3, 2, hidden=8)
+    cfg = TrainConfig(epochs=12, patience=100, batch_size=8, select_by=select_by)
+    fit = train_model(model, graphs[:20], graphs[20:28], cfg, seed=1)
+    hist = fit.history
+    if select_by == "loss":
+        want = min(hist, key=lambda r: r["val_loss"])  # first minimum
+    else:
+        want = min(hist, key=lambda r: (-r["val_accuracy"], r["val_loss"]))
+    assert fit.best_epoch == want["epoch"]
+    assert fit.val_loss == want["val_loss"] and fit.val_accuracy == want["val_accuracy"]
+
+
 def test_parameter_errors():
     with pytest.raises(GraphclustError, match=r"model must be one of 'base'"):
         build_model("gat", 3, 2)
@@ -115,3 +131,5 @@ def test_parameter_errors():
         build_model("base", 3, 1)
     with pytest.raises(GraphclustError, match=r"epochs must be >= 1"):
         TrainConfig(epochs=0)
+    with pytest.raises(GraphclustError, match=r"select_by must be one of 'accuracy', 'loss'"):
+        TrainConfig(select_by="f1")

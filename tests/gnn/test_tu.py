@@ -107,3 +107,22 @@ def test_mutag_counts():
     ds = load_tu_dataset(MUTAG)
     assert (len(ds), ds.n_nodes, ds.n_edges, ds.num_node_features) == (188, 3371, 7442, 7)
     assert int(ds.y.sum()) == 125
+
+
+def test_edge_features_sum_incident_edge_labels(tiny_tu, tmp_path):
+    pytest.importorskip("torch_geometric")
+    from graphclust.gnn.tu import load_tu_dataset, with_edge_features
+
+    ds = load_tu_dataset(tiny_tu, edge_features=True)
+    # triangle 1-2 (label 0), 2-3 (label 1), 1-3 (label 0); pair 4-5 (label 2)
+    np.testing.assert_array_equal(ds[0].x.numpy(), [[1, 0, 0, 2, 0, 0],
+                                                    [0, 1, 0, 1, 1, 0],
+                                                    [1, 0, 0, 1, 1, 0]])
+    np.testing.assert_array_equal(ds[1].x.numpy(), [[0, 0, 1, 0, 0, 1], [0, 0, 1, 0, 0, 1]])
+    np.testing.assert_array_equal(ds[0].node_label.numpy(), [0, 1, 0])
+    assert ds.num_node_features == 6 and ds.node_label_values == (0, 1, 2)
+    plain = load_tu_dataset(tiny_tu)
+    assert plain.num_node_features == 3  # the original dataset is not modified
+    bare = write_tu(tmp_path / "bare", edge_labels=None)
+    with pytest.raises(GraphclustError, match="no edge labels or edge attributes"):
+        with_edge_features(load_tu_dataset(bare))

@@ -71,6 +71,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--patience", type=_positive_int, default=30,
                    help="stop after this many epochs without a better validation score")
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
+    p.add_argument("--select-by", choices=["accuracy", "loss"], default="accuracy",
+                   help="validation score that picks the kept epoch (accuracy: ties broken "
+                        "by the lower loss)")
+    p.add_argument("--edge-features", action="store_true",
+                   help="append each node's summed edge labels/attributes to its features "
+                        "(MUTAG: bond types), so GCN layers see them")
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of each fold's training graphs held out for validation")
@@ -119,7 +125,7 @@ def run(args) -> int:
     from graphclust.gnn.tu import load_tu_dataset
 
     t_start = time.perf_counter()
-    ds = load_tu_dataset(args.data_dir, args.name)
+    ds = load_tu_dataset(args.data_dir, args.name, edge_features=args.edge_features)
     print(f"{ds.name}: {len(ds)} graphs, {ds.n_nodes} nodes, {ds.n_edges} directed edges, "
           f"{ds.num_node_features} node features, {ds.num_classes} classes "
           f"{list(ds.class_values)}")
@@ -129,7 +135,7 @@ def run(args) -> int:
         from graphclust.gnn.training import TrainConfig
 
         config = TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                             patience=args.patience)
+                             patience=args.patience, select_by=args.select_by)
     params = {m: {"hidden": args.hidden} for m in neural}
     if "community" in params:
         params["community"].update(k=args.k, similarity=args.similarity, readout=args.readout,
@@ -166,7 +172,8 @@ def run(args) -> int:
         "data_dir": str(args.data_dir),
         "dataset": {"name": ds.name, "graphs": len(ds), "nodes": ds.n_nodes,
                     "directed_edges": ds.n_edges, "node_features": ds.num_node_features,
-                    "class_values": list(ds.class_values)},
+                    "class_values": list(ds.class_values),
+                    "edge_features": bool(args.edge_features)},
         "settings": result.settings,
         "protocol": ("stratified outer folds (split seed); per fold and seed a stratified "
                      "validation split of the training graphs for early stopping and epoch "

@@ -22,14 +22,16 @@ import copy
 import time
 from dataclasses import dataclass, field
 
-from graphclust._validation import check_float, check_int
+from graphclust._validation import check_choice, check_float, check_int
 from graphclust.gnn._deps import require, torch_threads
 
 torch = require("torch")
 _loader = require("torch_geometric.loader")
 _data = require("torch_geometric.data")
 
-__all__ = ["TrainConfig", "FitResult", "seeded", "train_model", "predict_logits"]
+SELECT_BY = ("accuracy", "loss")
+
+__all__ = ["SELECT_BY", "TrainConfig", "FitResult", "seeded", "train_model", "predict_logits"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class TrainConfig:
     batch_size : int, default 32
     patience : int, default 50
         Stop after this many epochs without a better validation score.
+    select_by : {"accuracy", "loss"}, default "accuracy"
+        Which validation score picks the kept epoch: the accuracy (ties broken by the lower
+        loss), or the cross-entropy loss alone (continuous, so less noisy on small validation
+        splits).
     """
 
     epochs: int = 200
@@ -53,6 +59,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     batch_size: int = 32
     patience: int = 50
+    select_by: str = "accuracy"
 
     def __post_init__(self):
         check_int(self.epochs, "epochs", low=1)
@@ -60,6 +67,7 @@ class TrainConfig:
         check_float(self.weight_decay, "weight_decay", low=0.0)
         check_int(self.batch_size, "batch_size", low=1)
         check_int(self.patience, "patience", low=1)
+        check_choice(self.select_by, "select_by", SELECT_BY)
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,7 +178,10 @@ def train_model(model, train, val, config: TrainConfig = TrainConfig(), *, seed:
                 conv_rates.append(cache.convergence_rate)
             if val:
                 acc, loss = _evaluate(model, val, cache)
-                better = acc > best[0] or (acc == best[0] and loss < best[1])
+                if config.select_by == "loss":
+                    better = loss < best[1]
+                else:
+                    better = acc > best[0] or (acc == best[0] and loss < best[1])
             else:  # no validation graphs: keep the last epoch
                 acc, loss = float("nan"), float("nan")
                 better = True

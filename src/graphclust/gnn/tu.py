@@ -22,7 +22,11 @@ and the value), and :func:`load_tu_dataset` turns the validated arrays into one
 * ``edge_attr``: one-hot edge labels followed by edge attributes, when present;
 * ``y``: the class code, an index into ``GraphDataset.class_values`` (sorted original labels;
   MUTAG's -1 / +1 become 0 / 1);
-* ``graph_id``: the graph's 0-based position in the dataset.
+* ``graph_id``: the graph's 0-based position in the dataset;
+* with ``edge_features=True``: ``x`` gains, per node, the sum of ``edge_attr`` over its outgoing
+  edges (for MUTAG: how many aromatic / single / double / triple bonds the atom has), so models
+  that ignore ``edge_attr`` (GCN) still see bond types; ``node_label`` keeps the node's label
+  column (an index into ``node_label_values``) for plots.
 """
 from __future__ import annotations
 
@@ -35,7 +39,8 @@ import numpy as np
 
 from graphclust._validation import GraphclustError
 
-__all__ = ["TUArrays", "GraphDataset", "read_tu_arrays", "load_tu_dataset", "tu_name"]
+__all__ = ["TUArrays", "GraphDataset", "read_tu_arrays", "load_tu_dataset", "tu_name",
+           "with_edge_features"]
 
 _REQUIRED = ("A", "graph_indicator", "graph_labels")
 _OPTIONAL = ("node_labels", "edge_labels", "node_attributes", "edge_attributes")
@@ -344,8 +349,42 @@ def arrays_to_dataset(arrays: TUArrays) -> GraphDataset:
                         node_label_values=node_values)
 
 
-def load_tu_dataset(folder: str | os.PathLike, name: str | None = None) -> GraphDataset:
+def with_edge_features(dataset: GraphDataset) -> GraphDataset:
+    """A copy of ``dataset`` whose node features also hold each node's summed edge features.
+
+    ``x`` becomes ``[x, sum of edge_attr over the node's outgoing edges]`` (TU files store both
+    directions of an undirected edge, so every incident edge counts once). Raises a
+    :class:`GraphclustError` when the graphs carry no edge labels or attributes.
+    """
+    from graphclust.gnn._deps import require
+
+    torch = require("torch")
+    if not dataset.graphs or getattr(dataset.graphs[0], "edge_attr", None) is None:
+        raise GraphclustError(f"{dataset.name} has no edge labels or edge attributes "
+                              f"({dataset.name}_edge_labels.txt / _edge_attributes.txt), so "
+                              "there are no edge features to add; drop the edge-features "
+                              "option.")
+    n_labels = len(dataset.node_label_values)
+    graphs = []
+    for g in dataset.graphs:
+        ea = g.edge_attr.to(g.x.dtype)
+        per_node = torch.zeros(g.num_nodes, ea.shape[1], dtype=g.x.dtype)
+        per_node.index_add_(0, g.edge_index[0], ea)
+        h = g.clone()
+        h.x = torch.cat([g.x, per_node], dim=1)
+        if n_labels:
+            h.node_label = g.x[:, :n_labels].argmax(1)
+        graphs.append(h)
+    return GraphDataset(name=dataset.name, graphs=graphs, class_values=dataset.class_values,
+                        node_label_values=dataset.node_label_values)
+
+
+def load_tu_dataset(folder: str | os.PathLike, name: str | None = None, *,
+                    edge_features: bool = False) -> GraphDataset:
     """Read a TU dataset folder into a :class:`GraphDataset` of ``torch_geometric`` graphs.
+
+    ``edge_features=True`` appends each node's summed edge features to ``x``
+    (:func:`with_edge_features`).
 
     Examples
     --------
@@ -353,7 +392,8 @@ def load_tu_dataset(folder: str | os.PathLike, name: str | None = None) -> Graph
     >>> len(ds), ds.n_nodes, ds.n_edges, ds.num_node_features   # doctest: +SKIP
     (188, 3371, 7442, 7)
     """
-    return arrays_to_dataset(read_tu_arrays(folder, name))
+    ds = arrays_to_dataset(read_tu_arrays(folder, name))
+    return with_edge_features(ds) if edge_features else ds
 
 
 def stack_graphs(graphs: Sequence) -> list:
