@@ -80,7 +80,7 @@ class GraphClassifier:
         Community model only.
     readout : {"mean", "sum", "mean+sum"}, default "mean+sum"
         Graph readout of the community model (the GCN models fix theirs by name).
-    epochs, lr, weight_decay, batch_size, patience
+    epochs, lr, weight_decay, batch_size, patience, select_by
         See :class:`~graphclust.gnn.training.TrainConfig`.
     validation_fraction : float, default 0.1
     random_state : int, default 0
@@ -98,7 +98,8 @@ class GraphClassifier:
     def __init__(self, model: str = "community", *, hidden: int = 64, k: int = 2,
                  similarity: str = "cosine", readout: str = "mean+sum", epochs: int = 200,
                  lr: float = 0.01, weight_decay: float = 0.0, batch_size: int = 32,
-                 patience: int = 50, validation_fraction: float = 0.1, random_state: int = 0,
+                 patience: int = 50, select_by: str = "accuracy",
+                 validation_fraction: float = 0.1, random_state: int = 0,
                  n_threads: int | None = 1):
         self.model = model
         self.hidden = hidden
@@ -110,12 +111,14 @@ class GraphClassifier:
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.patience = patience
+        self.select_by = select_by
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.n_threads = n_threads
 
     _PARAMS = ("model", "hidden", "k", "similarity", "readout", "epochs", "lr", "weight_decay",
-               "batch_size", "patience", "validation_fraction", "random_state", "n_threads")
+               "batch_size", "patience", "select_by", "validation_fraction", "random_state",
+               "n_threads")
 
     def get_params(self, deep: bool = True) -> dict:
         return {p: getattr(self, p) for p in self._PARAMS}
@@ -156,7 +159,8 @@ class GraphClassifier:
             raise GraphclustError("fit needs graphs of at least two classes; all have label "
                                   f"{self.classes_[0]!r}.")
         config = TrainConfig(epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
-                             batch_size=self.batch_size, patience=self.patience)
+                             batch_size=self.batch_size, patience=self.patience,
+                             select_by=self.select_by)
         import torch
 
         data = _with_ids(graphs)
