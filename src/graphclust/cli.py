@@ -16,6 +16,20 @@ from graphclust._argtypes import positive_int as _positive_int
 EPILOG = "Run 'graphclust COMMAND --help' for the options of a command."
 
 
+
+def fit_reporting_warnings(fit, *args, **kwargs) -> tuple[float, list[str]]:
+    """Call ``fit(*args, **kwargs)``, echo its UserWarnings to stderr as ``graphclust: warning:``
+    lines and return ``(seconds, warning messages)`` (the messages go into summary.json)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        t0 = time.perf_counter()
+        fit(*args, **kwargs)
+        seconds = time.perf_counter() - t0
+    notes = [str(w.message) for w in caught]
+    for note in notes:
+        print(f"graphclust: warning: {note}", file=sys.stderr)
+    return seconds, notes
+
 def _n_clusters(text):
     if text == "auto":
         return "auto"
@@ -101,14 +115,7 @@ def run_spectral(args) -> int:
         kernel=args.kernel, sigma=args.sigma, affinity=args.affinity, symmetrize=args.symmetrize,
         knn_method=args.knn_method, eigen_solver=args.eigen_solver, n_init=args.n_init,
         max_clusters=args.max_clusters, random_state=args.seed, n_jobs=args.threads)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        t0 = time.perf_counter()
-        model.fit(data.X)
-        fit_seconds = time.perf_counter() - t0
-    notes = [str(w.message) for w in caught]
-    for note in notes:
-        print(f"graphclust: warning: {note}", file=sys.stderr)
+    fit_seconds, notes = fit_reporting_warnings(model.fit, data.X)
     timings.update(model.timings_)
     timings["fit total"] = fit_seconds
     labels = model.labels_

@@ -5,9 +5,7 @@ Importing this module does not import torch.
 """
 from __future__ import annotations
 
-import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 
 from graphclust._argtypes import positive_int as _positive_int
@@ -53,6 +51,7 @@ def fit_from_args(args, name: str, estimator, params: dict) -> DeepRun:
     against the truth when given. ``estimator`` is a zero-argument callable returning the class."""
     from graphclust import _progress
     from graphclust._validation import GraphclustError
+    from graphclust.cli import fit_reporting_warnings
     from graphclust.io import check_output_dir, read_points
     from graphclust.metrics import evaluate
 
@@ -72,14 +71,7 @@ def fit_from_args(args, name: str, estimator, params: dict) -> DeepRun:
         checkpoint = str(out / f"{name}_checkpoint.pt")
     model = cls(args.n_clusters, device=args.device, n_jobs=args.threads, random_state=args.seed,
                 checkpoint=checkpoint, checkpoint_every=args.checkpoint_every, **params)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        t0 = time.perf_counter()
-        model.fit(data.X, data.truth, resume=args.resume)
-        fit_seconds = time.perf_counter() - t0
-    notes = [str(w.message) for w in caught]
-    for note in notes:
-        print(f"graphclust: warning: {note}", file=sys.stderr)
+    fit_seconds, notes = fit_reporting_warnings(model.fit, data.X, data.truth, resume=args.resume)
     timings.update(model.timings_)
     timings["fit total"] = fit_seconds
     metrics = evaluate(data.truth, model.labels_) if data.truth is not None else None
