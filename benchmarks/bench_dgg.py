@@ -3,8 +3,9 @@
 Parts (``--parts``, comma-separated):
 
 ``halfcircles``  the paper's Fig. 1: 2 x 2,000 points on two half circles (``--distances``),
-                 2-20-20-2 networks, 40 neighbours (eq. 32), DGG vs graph_weight=0 (VaDE); ARI,
-                 and a figure (data, latent means and clusters of both) in
+                 2-20-20-2 networks, 40 neighbours (eq. 32), DGG vs graph_weight=0 (VaDE), for
+                 each likelihood variance of ``--hc-lams`` and seed of ``--hc-seeds``; ARI,
+                 and a figure (one row per fit) (data, latent means and clusters of both) in
                  ``benchmarks/figures/dgg_half_circles.png``
 ``mnist``        MNIST-test (10,000 images), preset ``--preset``, **cold**: a fresh, empty
                  pretraining cache, so the time includes pretraining, graph and training
@@ -50,7 +51,8 @@ def _fit(X, y, **params):
         warnings.simplefilter("always", UserWarning)
         m = DGG(**params).fit(X, y)
     res = {"seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - c,
-           "epochs": m.n_epochs_, **_scores(y, m.labels_), "load_after": load(),
+           "epochs": m.n_epochs_, "stop_reason": m.stop_reason_, **_scores(y, m.labels_),
+           "load_after": load(),
            "warnings": [str(w.message) for w in caught], "timings": m.timings_,
            "curve": [{k: r.get(k) for k in ("epoch", "acc", "nmi", "ari", "seconds")}
                      for r in m.history_]}
@@ -63,20 +65,27 @@ def part_halfcircles(args) -> dict:
     out = {}
     rows = []
     fits = []
-    for dist in args.distances:
-        X, y = half_circles(2000, distance=dist, noise=0.08, random_state=args.seed)
-        common = dict(n_clusters=2, latent_dim=2, hidden=(20, 20), n_neighbors=40, lam=0.1,
-                      lr=0.01, epochs=args.hc_epochs, batch_size=32, pretrain_epochs=20,
-                      n_jobs=args.threads, cache_dir=None, tol=0, random_state=args.seed)
-        m_dgg, r_dgg = _fit(X, y, **common)
-        m_vade, r_vade = _fit(X, y, **dict(common, graph_weight=0.0))
-        out[f"distance={dist}"] = {"dgg": r_dgg, "vade": r_vade}
-        rows.append([dist, r_dgg["ari"], r_vade["ari"], r_dgg["seconds"], r_vade["seconds"]])
-        fits.append((dist, X, y, m_dgg, m_vade, r_dgg, r_vade))
-        print(f"half circles d={dist}: DGG ARI {r_dgg['ari']:.4f}, VaDE ARI {r_vade['ari']:.4f}",
-              flush=True)
+    for lam in args.hc_lams:
+        for dist in args.distances:
+            for seed in args.hc_seeds:
+                X, y = half_circles(2000, distance=dist, noise=0.08, random_state=seed)
+                common = dict(n_clusters=2, latent_dim=2, hidden=(20, 20), n_neighbors=40,
+                              lam=lam, lr=0.01, epochs=args.hc_epochs, batch_size=32,
+                              pretrain_epochs=20, n_jobs=args.threads, cache_dir=None, tol=0,
+                              random_state=seed)
+                m_dgg, r_dgg = _fit(X, y, **common)
+                m_vade, r_vade = _fit(X, y, **dict(common, graph_weight=0.0))
+                r_dgg["lam_"], r_vade["lam_"] = m_dgg.lam_, m_vade.lam_
+                out[f"lam={lam},distance={dist},seed={seed}"] = {"dgg": r_dgg, "vade": r_vade}
+                rows.append([lam, f"{m_dgg.lam_:.4g}", dist, seed, round(r_dgg["ari"], 4),
+                             round(r_vade["ari"], 4), round(r_dgg["seconds"], 1),
+                             round(r_vade["seconds"], 1)])
+                fits.append((f"lam {lam}, d {dist}, seed {seed}", X, y, m_dgg, m_vade, r_dgg, r_vade))
+                print(f"half circles lam={lam} (lam_={m_dgg.lam_:.4g}) d={dist} seed={seed}: "
+                      f"DGG ARI {r_dgg['ari']:.4f}, VaDE ARI {r_vade['ari']:.4f}", flush=True)
     _figure(fits)
-    out["table"] = md_table(["distance", "DGG ARI", "VaDE ARI", "DGG s", "VaDE s"], rows)
+    out["table"] = md_table(["lam", "lam_ used", "distance", "seed", "DGG ARI", "VaDE ARI",
+                             "DGG s", "VaDE s"], rows)
     return out
 
 
@@ -90,8 +99,8 @@ def _figure(fits):
 
     FIG_DIR.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(len(fits), 5, figsize=(17, 3.4 * len(fits)), squeeze=False)
-    for row, (dist, X, y, m_dgg, m_vade, r_dgg, r_vade) in zip(axes, fits):
-        panels = [(X, y, f"data (distance {dist})"),
+    for row, (label, X, y, m_dgg, m_vade, r_dgg, r_vade) in zip(axes, fits):
+        panels = [(X, y, f"data ({label})"),
                   (m_vade.embedding_, y, "VaDE latent means (truth)"),
                   (X, m_vade.labels_, f"VaDE clusters, ARI {r_vade['ari']:.3f}"),
                   (m_dgg.embedding_, y, "DGG latent means (truth)"),
@@ -102,7 +111,7 @@ def _figure(fits):
             ax.set_xticks([])
             ax.set_yticks([])
     fig.suptitle("Two half circles (2 x 2,000 points): VaDE (graph_weight=0) vs DGG", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     atomic_savefig(fig, FIG_DIR / "dgg_half_circles.png", dpi=90)
     plt.close(fig)
 
@@ -117,7 +126,24 @@ def _mnist_params(args, cache_dir, **over):
         k, v = item.split("=", 1)
         p[k] = json.loads(v)
     p.update(over)
+    p["callbacks"] = [_EpochLog(args.budget)]
     return p
+
+
+class _EpochLog:
+    """Prints every epoch (wall and CPU seconds since the fit began, scores) and stops training
+    at the first epoch end past ``budget`` wall seconds (pretraining included; None: never)."""
+
+    def __init__(self, budget):
+        self.budget = budget
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+    def __call__(self, epoch, record):
+        el = time.perf_counter() - self.t0
+        scores = " ".join(f"{k} {record[k]:.4f}" for k in ("acc", "nmi", "ari") if k in record)
+        print(f"      epoch {epoch} {el:7.1f} s cpu {time.process_time() - self.c0:7.0f} s "
+              f"loss {record.get('loss', float('nan')):.2f} {scores}", flush=True)
+        return self.budget is not None and el > self.budget
 
 
 def part_mnist(args, cache_dir) -> dict:
@@ -156,10 +182,16 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--parts", default="halfcircles,mnist,ablation")
     p.add_argument("--distances", type=lambda s: [float(v) for v in s.split(",")], default=[0.3, 0.0])
-    p.add_argument("--hc-epochs", type=int, default=30)
+    p.add_argument("--hc-epochs", type=int, default=100)
+    p.add_argument("--hc-lams", type=lambda s: [v if v == "auto" else float(v) for v in s.split(",")],
+                   default=[0.1, "auto"], help="Gaussian likelihood variances (or 'auto') to compare")
+    p.add_argument("--hc-seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0])
     p.add_argument("--preset", default="fast", choices=["fast", "paper"])
     p.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
                    help="override a DGG parameter for the MNIST parts (e.g. epochs=20)")
+    p.add_argument("--budget", type=float, default=None,
+                   help="MNIST parts: stop training at the first epoch end past this many wall "
+                        "seconds since the fit began (pretraining included)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)

@@ -58,6 +58,14 @@ def test_cli_end_to_end(blobs_csv, tmp_path, capsys):
     assert run_cli(*[a if a != out else out2 for a in args], "--no-plots") == 0
     assert "pretraining from cache" in capsys.readouterr().out
     assert (out / "labels.csv").read_text() == (out2 / "labels.csv").read_text()
+    # --lam auto: the estimate is reported next to the parameter
+    out3 = tmp_path / "out3"
+    auto = [a if a != out else out3 for a in args]
+    auto[auto.index("1.0")] = "auto"
+    assert run_cli(*auto, "--no-plots") == 0
+    s3 = json.loads((out3 / "summary.json").read_text())
+    assert s3["parameters"]["lam"] == "auto" and 0 < s3["lam"] < float("inf")
+    assert summary["lam"] == 1.0
 
 
 def test_cli_image_samples_and_vade(tmp_path):

@@ -4,7 +4,10 @@ The model and the decisions the paper leaves open (the reasons are in ``docs/dgg
 
     generative      c ~ Cat(pi_i),  z | c ~ N(mu_c, diag sigma_c^2),
                     x | z ~ Bernoulli(g(z))            (likelihood="bernoulli", X in [0, 1])
-                        or N(g(z), lam I)              (likelihood="gaussian", lam = variance)
+                        or N(g(z), lam I)              (likelihood="gaussian", lam = variance;
+                                                        lam="auto": its maximum-likelihood value,
+                                                        the pretrained autoencoder's mean squared
+                                                        residual)
     inference       q(z|x) = N(mu~, diag sigma~^2), [mu~, log sigma~^2] = f1(x)
                     q(c|z) = softmax(f2(z))            (posterior="classifier", the paper)
                           or softmax(log pi + log N(z | mu_c, sigma_c^2))
@@ -468,7 +471,7 @@ class _DGGTask:
         self.n, self.K = X.shape[0], est.n_clusters
         self.X = torch.as_tensor(X, dtype=torch.float32, device=device)
         self._fingerprint = fingerprint
-        self.likelihood, self.lam = likelihood, float(est.lam)
+        self.likelihood, self.lam = likelihood, float(est.lam_)
         self.alpha = float(est.graph_weight) if graph is not None else 0.0
         self.graph = graph
         self.pi_mode = pi_mode
@@ -667,8 +670,13 @@ class DGG(ClusterMixin, BaseEstimator):
     likelihood : {"auto", "bernoulli", "gaussian"}, default="auto"
         p(x | z): Bernoulli (X must lie in [0, 1]) or N(g(z), lam I). "auto": Bernoulli when
         every value of X is in [0, 1], else Gaussian.
-    lam : float, default=1.0
-        lambda, the variance of the Gaussian likelihood (in squared units of X).
+    lam : float or "auto", default="auto"
+        lambda, the variance of the Gaussian likelihood (in squared units of X). "auto": its
+        maximum-likelihood estimate after pretraining, the mean squared reconstruction
+        residual of the autoencoder at the latent means (floored at 1e-6 x the variance of X);
+        the value used is ``lam_``. The paper sets lambda by hand (10 for STL-10 and Reuters,
+        0.01 for HHAR). On the two half circles, lam=0.1 (15x the noise variance) leaves a
+        tip of one curve in the other cluster, "auto" separates them (benchmarks/RESULTS_dgg.md).
     graph_weight : float, default=1.0
         a in J_i = (L(x_i) + a sum_j w_ij L(x_i, x_j)) / (1 + a): 1 is the paper, 0 is VaDE.
     n_neighbors : int, default=20
@@ -748,11 +756,12 @@ class DGG(ClusterMixin, BaseEstimator):
     pretrain_ : dict, pretraining summary (cache hit, seconds, pseudo-label agreement of f2).
     graph_ : DGGGraph or None
     likelihood_ : str
+    lam_ : float, the Gaussian likelihood's variance used (``lam`` or its "auto" estimate).
     n_epochs_, stop_reason_, device_, timings_
     """
 
     def __init__(self, n_clusters=10, *, latent_dim=10, hidden=(500, 500, 2000),
-                 classifier_hidden="auto", posterior="analytic", likelihood="auto", lam=1.0,
+                 classifier_hidden="auto", posterior="analytic", likelihood="auto", lam="auto",
                  graph_weight=1.0, n_neighbors=20, affinity="gaussian", neighbor_samples=1,
                  knn_method="auto", siamese_candidates=100, siamese_hidden=(256, 256),
                  siamese_dim=10, siamese_epochs=10, siamese_positives=2, pi="auto", epochs=50,
@@ -826,7 +835,13 @@ class DGG(ClusterMixin, BaseEstimator):
                                      for h in (self.classifier_hidden or ()))
         check_choice(self.posterior, "posterior", POSTERIORS)
         check_choice(self.likelihood, "likelihood", LIKELIHOODS)
-        check_float(self.lam, "lam", low=0.0, low_open=True)
+        if isinstance(self.lam, str):
+            if self.lam != "auto":
+                raise GraphclustError(
+                    f"lam must be a positive number (the Gaussian likelihood's variance) or "
+                    f"'auto' (estimated after pretraining), got {self.lam!r}.")
+        else:
+            check_float(self.lam, "lam", low=0.0, low_open=True)
         check_float(self.graph_weight, "graph_weight", low=0.0)
         check_choice(self.affinity, "affinity", AFFINITIES)
         if self.neighbor_samples != "all":
@@ -888,6 +903,27 @@ class DGG(ClusterMixin, BaseEstimator):
                 "the component variances cannot be estimated. Lower n_clusters.",
                 UserWarning, stacklevel=3)
 
+    def _pretrain_lam(self) -> float:
+        """lambda of the pretraining loss: 1 with lam="auto" (the autoencoder's optimum does not
+        depend on it; lam_ is estimated from its residual afterwards)."""
+        return 1.0 if isinstance(self.lam, str) else float(self.lam)
+
+    def _resolve_lam(self, nets: "_Nets", Xt, X) -> float:
+        """lam_: the given lam, or with lam="auto" the autoencoder's mean squared residual."""
+        if not isinstance(self.lam, str):
+            return float(self.lam)
+        if self.likelihood_ != "gaussian":
+            return 1.0  # unused by the Bernoulli likelihood
+        with torch.no_grad():
+            nets.train(False)
+            sse = 0.0
+            for s in range(0, Xt.shape[0], _EVAL_CHUNK):
+                x = Xt[s:s + _EVAL_CHUNK]
+                sse += float(((nets.decoder(nets.encode(x)[0]) - x) ** 2).double().sum())
+        mse = sse / Xt.numel()
+        floor = 1e-6 * max(float(np.var(X)), 1e-12)
+        return max(mse, floor)
+
     def _pi_mode(self, has_graph: bool) -> str:
         if self.pi != "auto":
             return self.pi
@@ -899,7 +935,7 @@ class DGG(ClusterMixin, BaseEstimator):
         h.update(str(X.shape).encode())
         h.update(np.ascontiguousarray(X, dtype=np.float32).view(np.uint8).data)
         cfg = (CACHE_FORMAT, self.n_clusters, self.latent_dim, self._hidden, self._cls_hidden,
-               self.likelihood_, float(self.lam), self.pretrain_epochs, float(self.pretrain_lr),
+               self.likelihood_, self._pretrain_lam(), self.pretrain_epochs, float(self.pretrain_lr),
                float(self.pretrain_noise), self.classifier_epochs, self.posterior, self.n_init, self.batch_size,
                seeds["init"], seeds["pretrain"], seeds["kmeans"])
         h.update(repr(cfg).encode())
@@ -931,7 +967,7 @@ class DGG(ClusterMixin, BaseEstimator):
                 _progress.message(f"dgg: ignoring cache entry {path} ({exc})")
         t0 = time.perf_counter()
         if self.pretrain_epochs > 0:
-            task = _PretrainTask(nets, Xt, self.likelihood_, float(self.lam), self.batch_size,
+            task = _PretrainTask(nets, Xt, self.likelihood_, self._pretrain_lam(), self.batch_size,
                                  self.pretrain_lr, float(self.pretrain_noise), seeds["pretrain"], device)
             TrainingLoop(name="dgg pretrain", epochs=self.pretrain_epochs, tol=0).run(task)
         timings["dgg: pretrain autoencoder"] = time.perf_counter() - t0
@@ -1028,6 +1064,8 @@ class DGG(ClusterMixin, BaseEstimator):
                          seeds["init"], device)
             with _progress.stage("dgg: pretraining", timings):
                 self.pretrain_ = self._pretrain(nets, Xt, X, seeds, device, timings)
+                self.lam_ = self._resolve_lam(nets, Xt, X)
+                self.pretrain_["lam"] = self.lam_
             graph = None
             if has_graph:
                 with _progress.stage("dgg: affinity graph", timings):

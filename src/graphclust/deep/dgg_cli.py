@@ -35,6 +35,10 @@ def _samples_arg(text):
     return "all" if text == "all" else _positive_int(text)
 
 
+def _lam_arg(text):
+    return "auto" if text == "auto" else _positive_float(text)
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``dgg`` subcommand to an argparse subparsers object; returns its parser."""
     p = subparsers.add_parser(
@@ -67,7 +71,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--posterior", choices=["classifier", "analytic"], default=None,
                    help="q(c|z) from the classifier network or VaDE's responsibilities")
     p.add_argument("--likelihood", choices=["auto", "bernoulli", "gaussian"], default=None)
-    p.add_argument("--lam", type=_positive_float, default=None, help="variance of the Gaussian likelihood")
+    p.add_argument("--lam", type=_lam_arg, default=None,
+                   help="variance of the Gaussian likelihood, or 'auto' (the pretrained "
+                        "autoencoder's mean squared residual)")
     p.add_argument("--batch-size", type=_positive_int, default=None)
     p.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate")
     p.add_argument("--tol", type=_nonneg_float, default=None, help="early stop when fewer labels change (0: never)")
@@ -163,6 +169,7 @@ def run(args) -> int:
         "pretraining": model.pretrain_,
         "gmm": {"means": model.means_, "variances": model.variances_, "weights": model.weights_},
         "variance_clamps": model.n_variance_clamps_,
+        "lam": model.lam_ if model.likelihood_ == "gaussian" else None,
     }
     note = ", pretraining from cache" if model.pretrain_.get("cache_hit") else ""
     return finish(args, run_, specific, note=note)
