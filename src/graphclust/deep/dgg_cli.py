@@ -54,7 +54,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("input", help="points: .npy, .npz, .csv, .tsv or .txt (header detected)")
     p.add_argument("--n-clusters", "-k", type=_positive_int, default=10, help="number of clusters K (default 10)")
     p.add_argument("--preset", choices=PRESETS, default="default",
-                   help="parameter set: default, paper (Siamese affinity, lr 0.02, 300 epochs) or "
+                   help="parameter set: default, paper (Siamese affinity, 300 epochs; lr 2e-3, not the paper's 0.02) or "
                         "fast (Gaussian affinity, 100 pretraining and 50 training epochs)")
     p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs")
     p.add_argument("--pretrain-epochs", type=_nonneg_int, default=None, help="autoencoder pretraining epochs")
