@@ -40,6 +40,29 @@ def load() -> str:
         return "load unknown"
 
 
+class EpochBudget:
+    """Training callback ``cb(epoch, record)`` for the deep estimators: prints one line per epoch
+    (wall and CPU seconds since :meth:`start`, loss, the scores present), keeps the CPU seconds
+    per epoch in ``cpu_at`` (all threads, load-free), and stops training at the first epoch end
+    past ``budget`` wall seconds (None: never)."""
+
+    def __init__(self, budget: float | None):
+        self.budget = budget
+        self.cpu_at: dict = {}
+        self.start()
+
+    def start(self) -> None:
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+    def __call__(self, epoch, record) -> bool:
+        el = time.perf_counter() - self.t0
+        self.cpu_at[epoch] = time.process_time() - self.c0
+        scores = " ".join(f"{k} {record[k]:.4f}" for k in ("acc", "nmi", "ari") if k in record)
+        print(f"      epoch {epoch} {el:7.1f} s loss {record.get('loss', float('nan')):.4f} "
+              f"{scores} cpu {self.cpu_at[epoch]:.0f} s", flush=True)
+        return self.budget is not None and el > self.budget
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 

@@ -31,7 +31,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, load, machine, md_table  # noqa: E402
+from _common import REPO, EpochBudget, load, machine, md_table  # noqa: E402
 
 FIG_DIR = REPO / "benchmarks" / "figures"
 
@@ -126,24 +126,8 @@ def _mnist_params(args, cache_dir, **over):
         k, v = item.split("=", 1)
         p[k] = json.loads(v)
     p.update(over)
-    p["callbacks"] = [_EpochLog(args.budget)]
+    p["callbacks"] = [EpochBudget(args.budget)]  # timed from here: pretraining included
     return p
-
-
-class _EpochLog:
-    """Prints every epoch (wall and CPU seconds since the fit began, scores) and stops training
-    at the first epoch end past ``budget`` wall seconds (pretraining included; None: never)."""
-
-    def __init__(self, budget):
-        self.budget = budget
-        self.t0, self.c0 = time.perf_counter(), time.process_time()
-
-    def __call__(self, epoch, record):
-        el = time.perf_counter() - self.t0
-        scores = " ".join(f"{k} {record[k]:.4f}" for k in ("acc", "nmi", "ari") if k in record)
-        print(f"      epoch {epoch} {el:7.1f} s cpu {time.process_time() - self.c0:7.0f} s "
-              f"loss {record.get('loss', float('nan')):.2f} {scores}", flush=True)
-        return self.budget is not None and el > self.budget
 
 
 def part_mnist(args, cache_dir) -> dict:

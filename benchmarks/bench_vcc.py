@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load, machine, md_table  # noqa: E402
+from _common import EpochBudget, load, machine, md_table  # noqa: E402
 
 METHODS = ("kmeans", "umap-gmm", "ae-kmeans", "n2d", "vcc", "vcc-ablation")
 DATASETS = {"mnist-test": "test", "mnist": "all"}
@@ -113,18 +113,7 @@ def _notes(items, extra) -> str:
 def _run_vcc(X, y, K, args, **extra):
     from graphclust.deep import VCC
 
-    t0 = [None]
-    cpu0 = [None]
-    cpu_at: dict = {}
-
-    def budget(epoch, record):
-        el = time.perf_counter() - t0[0]
-        cpu_at[epoch] = time.process_time() - cpu0[0]  # CPU seconds of all threads (load-free)
-        scores = " ".join(f"{k} {record[k]:.4f}" for k in ("acc", "nmi", "ari") if k in record)
-        print(f"      epoch {epoch} {el:7.1f} s loss {record.get('loss', float('nan')):.4f} "
-              f"{scores} cpu {cpu_at[epoch]:.0f} s", flush=True)
-        return el > args.vcc_budget
-
+    budget = EpochBudget(args.vcc_budget)
     params = dict(random_state=args.seed, n_jobs=args.threads, device=args.device,
                   callbacks=[budget])
     if args.vcc_epochs:
@@ -132,16 +121,16 @@ def _run_vcc(X, y, K, args, **extra):
     params.update(_overrides(args.vcc_set))
     params.update(extra)
     model = VCC.preset(args.preset, **params)
-    t0[0], cpu0[0] = time.perf_counter(), time.process_time()
+    budget.start()
     model.fit(X, y)
-    total = time.perf_counter() - t0[0]
+    total = time.perf_counter() - budget.t0
     graph_s = model.timings_.get("vcc: latent graph", 0.0)
     curve, elapsed = [], graph_s
     for r in model.history_:
         elapsed += r["seconds"]
         if "acc" in r:
             curve.append({"epoch": r["epoch"], "seconds": round(elapsed, 1), "acc": r["acc"],
-                          "nmi": r["nmi"], "loss": r["loss"], "cpu_s": cpu_at.get(r["epoch"])})
+                          "nmi": r["nmi"], "loss": r["loss"], "cpu_s": budget.cpu_at.get(r["epoch"])})
     res = {"seconds": total, **_scores(y, model.labels_),
            "notes": f"preset {args.preset}{_notes(args.vcc_set, extra)}, {model.n_epochs_} epochs, stop: {model.stop_reason_}; "
                     f"graph {graph_s:.1f} s",
