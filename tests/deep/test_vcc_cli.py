@@ -53,11 +53,12 @@ def test_cli_resume_and_ablation_flags(blobs_csv, tmp_path):
     out = tmp_path / "out"
     args = [path, "-k", "3", "--truth", "species", "--out", out, "--no-plots",
             "--no-contraction", "--no-expansion", "--bps-repulsion", "negatives",
-            "--checkpoint", tmp_path / "ck.pt", *FAST]
+            "--init", "spectral", "--checkpoint", tmp_path / "ck.pt", *FAST]
     assert run_cli(*args) == 0
     first = json.loads((out / "summary.json").read_text())
     assert first["parameters"]["contraction"] is False and first["parameters"]["expansion"] is False
     assert first["parameters"]["bps_repulsion"] == "negatives"
+    assert first["parameters"]["init"] == "spectral"
     assert (tmp_path / "ck.pt").is_file()
     assert run_cli(*args, "--resume") == 0  # nothing left to train: same result
     again = json.loads((out / "summary.json").read_text())

@@ -270,3 +270,26 @@ def test_default_settings_separate_small_easy_blobs():
     X, y = make_blobs(n=300, centers=3, d=5, seed=0)
     m = VCC(3, random_state=0, n_jobs=1, epochs=25).fit(X)
     assert adjusted_rand_index(y, m.labels_) >= 0.95
+
+
+def test_spectral_init_regresses_the_layout_and_is_reproducible(blobs3):
+    from graphclust.deep.vcc import spectral_layout
+
+    X, y = blobs3
+    params = dict(TINY, init="spectral", init_epochs=30, epochs=1, warmup_epochs=1, tol=0)
+    a = VCC(3, random_state=0, **params).fit(X)
+    b = VCC(3, random_state=0, **params).fit(X)
+    assert 0.0 <= a.init_error_ < 0.2  # the network reproduces the spectral layout
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)
+    assert "vcc: spectral initialisation" in a.timings_
+    assert VCC(3, random_state=0, **dict(TINY, epochs=1, warmup_epochs=1)).fit(X).init_error_ is None
+    # after one epoch the embedding still carries the layout: the blobs are already apart
+    assert adjusted_rand_index(y, a.labels_) >= 0.95
+    full = VCC(3, random_state=0, **dict(TINY, init="spectral")).fit(X)
+    assert adjusted_rand_index(y, full.labels_) >= 0.95
+    with pytest.raises(GraphclustError, match="init must be one of"):
+        VCC(3, init="pca", **TINY).fit(X)
+    with pytest.raises(GraphclustError, match="more than latent_dim"):
+        VCC(2, init="spectral", latent_dim=5, n_neighbors=2, **{k: v for k, v in TINY.items()}).fit(X[:6])
+    assert spectral_layout(a.graph_, 2, random_state=0).shape == (X.shape[0], 2)

@@ -177,3 +177,30 @@ def test_soft_assignment_target_and_kl_by_hand():
     want = np.mean(np.sum(p * np.log(p / q), axis=1))
     assert kl_div(P, Q).item() == pytest.approx(want, rel=1e-10)
     assert kl_div(Q, Q).item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_spectral_layout_is_the_scaled_laplacian_eigenmap():
+    from graphclust.deep.vcc import spectral_layout
+
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(c, 0.4, size=(20, 3)) for c in (0.0, 1.5)])
+    g = latent_graph(X, 8)
+    n, d = g.n_samples, 3
+    W = np.zeros((n, n))
+    W[g.rows, g.cols] = g.weights
+    W += W.T
+    dinv = 1.0 / np.sqrt(W.sum(1))
+    L = np.eye(n) - dinv[:, None] * W * dinv[None, :]
+    vals, vecs = np.linalg.eigh(L)
+    assert np.all(np.diff(vals[:d + 2]) > 1e-6)  # distinct: the eigenvectors are defined up to sign
+    Y = spectral_layout(g, d, random_state=0)
+    assert Y.shape == (n, d) and Y.dtype == np.float32
+    for j in range(d):
+        v = vecs[:, j + 1] - vecs[:, j + 1].mean()
+        v *= 10.0 / (v.max() - v.min())
+        col = Y[:, j].astype(float)
+        sign = np.sign(col @ v)
+        np.testing.assert_allclose(col, sign * v, atol=1e-3)
+        assert abs((col.max() - col.min()) - 10.0) < 1e-4 and abs(col.mean()) < 1e-4
+    # the two blobs sit on opposite sides of the first coordinate (the Fiedler vector)
+    assert len({np.sign(Y[:20, 0]).sum() > 0, np.sign(Y[20:, 0]).sum() > 0}) == 2

@@ -62,6 +62,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--bps-repulsion", choices=["pair", "negatives"], default=None,
                    help="L_bps repulsion on the E- edge itself (pair, eq. 5) or on random non-edges "
                         "(negatives, UMAP-style)")
+    p.add_argument("--init", choices=["random", "spectral"], default=None,
+                   help="how the network starts: random weights (default) or fitted to the "
+                        "spectral layout of the latent graph first")
     p.add_argument("--no-contraction", action="store_true", help="ablation: drop L_c")
     p.add_argument("--no-expansion", action="store_true", help="ablation: drop L_e")
     p.add_argument("--tol", type=float, default=None, help="early stop when fewer labels change (0: never)")
@@ -78,7 +81,7 @@ def _params_from_args(args) -> dict:
     flags = {"epochs": args.epochs, "latent_dim": args.latent_dim, "n_neighbors": args.n_neighbors,
              "temperature": args.temperature, "batch_size": args.batch_size, "lr": args.lr,
              "optimizer": args.optimizer, "similarity": args.similarity, "tol": args.tol,
-             "knn_method": args.knn_method, "bps_repulsion": args.bps_repulsion}
+             "knn_method": args.knn_method, "bps_repulsion": args.bps_repulsion, "init": args.init}
     params.update({k: v for k, v in flags.items() if v is not None})
     if args.no_contraction:
         params["contraction"] = False
