@@ -94,7 +94,7 @@ _LOGVAR_CLIP = (-20.0, 10.0)
 _MIN_CLASSIFIER_STEPS = 300
 #: q(z|x) starts with variance _QVAR_INIT x the median component variance (see _pretrain).
 _QVAR_INIT = 0.01
-CACHE_FORMAT = "graphclust-dgg-pretrain/1"
+CACHE_FORMAT = "graphclust-dgg-pretrain/2"  # /2: the start labels are cached too
 
 #: Named parameter sets (``DGG.preset("paper")`` or ``DGG(**DGG_PRESETS["fast"])``).
 DGG_PRESETS = {
@@ -105,12 +105,14 @@ DGG_PRESETS = {
     "paper": dict(hidden=(500, 500, 2000), latent_dim=10, n_neighbors=20, affinity="siamese",
                   siamese_candidates=100, posterior="classifier", lr=2e-3, lr_decay=0.9,
                   lr_decay_every=10, epochs=300, pretrain_epochs=50, neighbor_samples=1),
-    # The same network with the Gaussian affinity (no Siamese net) and fewer epochs: the budget
-    # preset for MNIST on a CPU (MNIST-test ACC 0.705 in 7.6 min cold on 2 cores; 100
-    # pretraining epochs matter: 10 gave k-means a start at ACC 0.2-0.34, 30 at 0.62).
+    # The same network with the Gaussian affinity (no Siamese net), fewer epochs, and the
+    # UMAP + Gaussian-mixture start: the budget preset for MNIST on a CPU. MNIST-test: ACC 0.92
+    # in 6.2 min cold on 2 cores; with the k-means start (pseudo_labels="kmeans") 0.705 in
+    # 7.6 min. 100 pretraining epochs matter for k-means: 10 gave it a start at ACC 0.2-0.34,
+    # 30 at 0.62.
     "fast": dict(hidden=(500, 500, 2000), latent_dim=10, n_neighbors=20, affinity="gaussian",
                  lr=2e-3, lr_decay=0.9, lr_decay_every=10, epochs=50, pretrain_epochs=100,
-                 neighbor_samples=1),
+                 neighbor_samples=1, pseudo_labels="umap-gmm"),
 }
 
 
@@ -724,8 +726,16 @@ class DGG(ClusterMixin, BaseEstimator):
     classifier_epochs : int, default=10
         Epochs fitting f2 to the k-means pseudo-labels (Adam 1e-2, at least 300 steps); only
         with ``posterior="classifier"`` (0 skips it).
+    pseudo_labels : {"kmeans", "umap-gmm"}, default="kmeans"
+        How the pretrained latent means are clustered to start the GMM (means, unbiased
+        variances) and f2: k-means (Algorithm 1 of the paper), or UMAP of the latent means and
+        a full-covariance Gaussian mixture on that layout, the best of ``n_init`` starts by
+        likelihood (the N2D recipe; needs umap-learn, in the ``deep`` extra; see
+        :mod:`graphclust.deep.pseudo_labels`). On MNIST-test the k-means start is ACC 0.63
+        and DGG ends at 0.705; the umap-gmm start is 0.95 and DGG ends at 0.92
+        (benchmarks/RESULTS_dgg.md). The ``fast`` preset uses "umap-gmm".
     n_init : int, default=10
-        k-means restarts on the pretrained latent means.
+        Restarts of the start's clustering (k-means, or the Gaussian mixture).
     cache_dir : path, "auto" or None, default="auto"
         Where pretrained networks are cached, keyed by a hash of X, the pretraining
         configuration and the seed: "auto" is $GRAPHCLUST_CACHE/dgg or ~/.cache/graphclust/dgg;
@@ -757,6 +767,8 @@ class DGG(ClusterMixin, BaseEstimator):
     history_ : History, per epoch: loss, recon, prior, cat, entropy, pair, clamped_variances,
         min_variance, lr, label_change (and ACC/NMI/ARI when ``fit`` got ``y``).
     pretrain_ : dict, pretraining summary (cache hit, seconds, pseudo-label agreement of f2).
+    start_labels_ : ndarray (n_samples,), int64, the pseudo-labels that started the GMM (k-means
+        or UMAP + mixture, see ``pseudo_labels``).
     graph_ : DGGGraph or None
     likelihood_ : str
     lam_ : float, the Gaussian likelihood's variance used (``lam`` or its "auto" estimate).
@@ -770,7 +782,7 @@ class DGG(ClusterMixin, BaseEstimator):
                  siamese_dim=10, siamese_epochs=10, siamese_positives=2, pi="auto", epochs=50,
                  batch_size=256, lr=2e-4, lr_decay=0.9, lr_decay_every=10, var_floor=1e-4,
                  pretrain_epochs=30, pretrain_lr=1e-3, pretrain_noise=0.1, classifier_epochs=10,
-                 n_init=10, cache_dir="auto", tol=1e-3, patience=5, min_epochs=10, device="auto",
+                 pseudo_labels="kmeans", n_init=10, cache_dir="auto", tol=1e-3, patience=5, min_epochs=10, device="auto",
                  n_jobs=None, random_state=None, checkpoint=None, checkpoint_every=5,
                  callbacks=None):
         self.n_clusters = n_clusters
@@ -801,6 +813,7 @@ class DGG(ClusterMixin, BaseEstimator):
         self.pretrain_lr = pretrain_lr
         self.pretrain_noise = pretrain_noise
         self.classifier_epochs = classifier_epochs
+        self.pseudo_labels = pseudo_labels
         self.n_init = n_init
         self.cache_dir = cache_dir
         self.tol = tol
@@ -868,6 +881,9 @@ class DGG(ClusterMixin, BaseEstimator):
             raise GraphclustError(f"pretrain_noise must be < 1 (a dropout rate), got {self.pretrain_noise}.")
         check_int(self.classifier_epochs, "classifier_epochs", low=0)
         check_int(self.n_init, "n_init", low=1)
+        from graphclust.deep.pseudo_labels import PSEUDO_LABELS
+
+        check_choice(self.pseudo_labels, "pseudo_labels", PSEUDO_LABELS)
         check_float(self.tol, "tol", low=0.0)
         check_int(self.patience, "patience", low=1)
         check_int(self.min_epochs, "min_epochs", low=0)
@@ -940,6 +956,7 @@ class DGG(ClusterMixin, BaseEstimator):
         cfg = (CACHE_FORMAT, self.n_clusters, self.latent_dim, self._hidden, self._cls_hidden,
                self.likelihood_, self._pretrain_lam(), self.pretrain_epochs, float(self.pretrain_lr),
                float(self.pretrain_noise), self.classifier_epochs, self.posterior, self.n_init, self.batch_size,
+               self.pseudo_labels,
                seeds["init"], seeds["pretrain"], seeds["kmeans"])
         h.update(repr(cfg).encode())
         return h.hexdigest()
@@ -962,8 +979,11 @@ class DGG(ClusterMixin, BaseEstimator):
                 if payload.get("pretrain_format") != CACHE_FORMAT or payload.get("key") != key:
                     raise ValueError("stale cache entry")
                 nets.load_state_dict(payload["nets"])
+                start = np.asarray(payload["start_labels"].numpy(), dtype=np.int64)
+                if start.shape != (X.shape[0],):
+                    raise ValueError("start labels of another size")
                 info.update(cache_hit=True, classifier_agreement=float(payload["agreement"]),
-                            kmeans_sse=float(payload["sse"]))
+                            start_sse=float(payload["sse"]), start_labels=start)
                 _progress.message(f"dgg: pretrained networks loaded from {path}")
                 return info
             except Exception as exc:  # a broken cache entry is recomputed, never fatal
@@ -997,8 +1017,15 @@ class DGG(ClusterMixin, BaseEstimator):
                 Z = (Z - m) / s
         Zn = Z.cpu().double().numpy()
         K = self.n_clusters
-        km = kmeans_best_of(Zn, K, n_init=self.n_init, random_state=seeds["kmeans"], n_jobs=1)
-        labels = np.asarray(km.labels, dtype=np.int64)
+        if self.pseudo_labels == "kmeans":
+            km = kmeans_best_of(Zn, K, n_init=self.n_init, random_state=seeds["kmeans"], n_jobs=1)
+            labels, centers = np.asarray(km.labels, dtype=np.int64), np.asarray(km.centers)
+        else:
+            from graphclust.deep.pseudo_labels import umap_gmm_labels
+
+            labels = umap_gmm_labels(Zn, K, n_init=self.n_init, random_state=seeds["kmeans"])
+            centers = np.stack([Zn[labels == k].mean(axis=0) for k in range(K)])
+        sse = float(((Zn - centers[labels]) ** 2).sum())
         var = np.empty((K, Zn.shape[1]))
         overall = Zn.var(axis=0) + float(self.var_floor)
         for k in range(K):
@@ -1006,7 +1033,7 @@ class DGG(ClusterMixin, BaseEstimator):
             var[k] = members.var(axis=0, ddof=1) if members.shape[0] > 1 else overall
         var = np.maximum(var, float(self.var_floor))
         with torch.no_grad():
-            nets.mu_c.copy_(torch.as_tensor(km.centers, dtype=torch.float32))
+            nets.mu_c.copy_(torch.as_tensor(centers, dtype=torch.float32))
             nets.logvar_c.copy_(torch.log(torch.as_tensor(var, dtype=torch.float32)))
             # q(z|x) starts narrow relative to the components: the log-variance head (untrained
             # by the autoencoder) outputs log(_QVAR_INIT * median component variance) for any x,
@@ -1020,12 +1047,13 @@ class DGG(ClusterMixin, BaseEstimator):
             agreement = _train_classifier(nets, Z, labels, epochs=self.classifier_epochs,
                                           batch_size=self.batch_size, lr=1e-2,
                                           seed=seeds["classifier"], device=device)
-        timings["dgg: k-means + classifier"] = time.perf_counter() - t0
-        info.update(classifier_agreement=agreement, kmeans_sse=float(km.inertia))
+        timings["dgg: pseudo-labels + classifier"] = time.perf_counter() - t0
+        info.update(classifier_agreement=agreement, start_sse=sse, start_labels=labels)
         if path is not None:
             payload = {"format": "graphclust-deep-checkpoint/1", "pretrain_format": CACHE_FORMAT,
                        "key": key, "nets": {k: _to_cpu(v) for k, v in nets.state_dict().items()},
-                       "agreement": agreement, "sse": float(km.inertia)}
+                       "agreement": agreement, "sse": sse,
+                       "start_labels": torch.as_tensor(labels, dtype=torch.int64)}
             try:
                 save_checkpoint(path, payload)
             except GraphclustError as exc:
@@ -1067,6 +1095,7 @@ class DGG(ClusterMixin, BaseEstimator):
                          seeds["init"], device)
             with _progress.stage("dgg: pretraining", timings):
                 self.pretrain_ = self._pretrain(nets, Xt, X, seeds, device, timings)
+                self.start_labels_ = self.pretrain_.pop("start_labels")
                 self.lam_ = self._resolve_lam(nets, Xt, X)
                 self.pretrain_["lam"] = self.lam_
             graph = None

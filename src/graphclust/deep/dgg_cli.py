@@ -70,6 +70,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="weight a of the neighbour term (1: the paper, 0: VaDE)")
     p.add_argument("--posterior", choices=["classifier", "analytic"], default=None,
                    help="q(c|z) from the classifier network or VaDE's responsibilities")
+    p.add_argument("--pseudo-labels", choices=["kmeans", "umap-gmm"], default=None,
+                   help="how the pretrained latent means are clustered to start the GMM: k-means "
+                        "(the paper) or UMAP + Gaussian mixture (needs umap-learn)")
     p.add_argument("--likelihood", choices=["auto", "bernoulli", "gaussian"], default=None)
     p.add_argument("--lam", type=_lam_arg, default=None,
                    help="variance of the Gaussian likelihood, or 'auto' (the pretrained "
@@ -103,6 +106,7 @@ def _params_from_args(args) -> dict:
              "latent_dim": args.latent_dim, "hidden": hidden, "n_neighbors": args.n_neighbors,
              "neighbor_samples": args.neighbor_samples, "affinity": args.affinity,
              "graph_weight": args.graph_weight, "posterior": args.posterior,
+             "pseudo_labels": args.pseudo_labels,
              "likelihood": args.likelihood, "lam": args.lam, "batch_size": args.batch_size,
              "lr": args.lr, "tol": args.tol, "knn_method": args.knn_method}
     params.update({k: v for k, v in flags.items() if v is not None})
