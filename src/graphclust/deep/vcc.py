@@ -619,8 +619,8 @@ class VCC(ClusterMixin, BaseEstimator):
                  lr=1e-3, momentum=0.9,
                  weight_decay=5e-4, gamma=0.01, warmup_epochs=10, n_init=10, target_update="epoch",
                  reduction="mean", input_scale="auto", init="random", init_epochs=20, tol=1e-3,
-                 patience=5, min_cluster_epochs=10, device="auto", n_jobs=None, random_state=None, checkpoint=None,
-                 checkpoint_every=5, callbacks=None):
+                 patience=5, min_cluster_epochs=10, device="auto", n_jobs=None, random_state=None,
+                 checkpoint=None, checkpoint_every=5, callbacks=None):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
         self.hidden = hidden
