@@ -291,5 +291,5 @@ def test_spectral_init_regresses_the_layout_and_is_reproducible(blobs3):
     with pytest.raises(GraphclustError, match="init must be one of"):
         VCC(3, init="pca", **TINY).fit(X)
     with pytest.raises(GraphclustError, match="more than latent_dim"):
-        VCC(2, init="spectral", latent_dim=5, n_neighbors=2, **{k: v for k, v in TINY.items()}).fit(X[:6])
+        VCC(2, init="spectral", latent_dim=5, n_neighbors=2, **TINY).fit(X[:6])
     assert spectral_layout(a.graph_, 2, random_state=0).shape == (X.shape[0], 2)

@@ -64,6 +64,7 @@ from graphclust._validation import (
     check_random_state,
     seed_from,
 )
+from graphclust.deep.pseudo_labels import PSEUDO_LABELS, umap_gmm_labels
 from graphclust.deep._torch import (
     build_mlp,
     make_generator,
@@ -881,8 +882,6 @@ class DGG(ClusterMixin, BaseEstimator):
             raise GraphclustError(f"pretrain_noise must be < 1 (a dropout rate), got {self.pretrain_noise}.")
         check_int(self.classifier_epochs, "classifier_epochs", low=0)
         check_int(self.n_init, "n_init", low=1)
-        from graphclust.deep.pseudo_labels import PSEUDO_LABELS
-
         check_choice(self.pseudo_labels, "pseudo_labels", PSEUDO_LABELS)
         check_float(self.tol, "tol", low=0.0)
         check_int(self.patience, "patience", low=1)
@@ -1021,8 +1020,6 @@ class DGG(ClusterMixin, BaseEstimator):
             km = kmeans_best_of(Zn, K, n_init=self.n_init, random_state=seeds["kmeans"], n_jobs=1)
             labels, centers = np.asarray(km.labels, dtype=np.int64), np.asarray(km.centers)
         else:
-            from graphclust.deep.pseudo_labels import umap_gmm_labels
-
             labels = umap_gmm_labels(Zn, K, n_init=self.n_init, random_state=seeds["kmeans"])
             centers = np.stack([Zn[labels == k].mean(axis=0) for k in range(K)])
         sse = float(((Zn - centers[labels]) ** 2).sum())

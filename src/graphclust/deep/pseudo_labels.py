@@ -17,9 +17,11 @@ seed tried (RESULTS_dgg.md). The choice among starts uses no labels.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from graphclust._validation import GraphclustError, check_int, seed_from, check_random_state
+from graphclust._validation import GraphclustError, check_int, check_random_state, seed_from
 
 __all__ = ["PSEUDO_LABELS", "umap_gmm_labels"]
 
@@ -60,14 +62,11 @@ def umap_gmm_labels(Z, n_clusters: int, *, n_neighbors: int = 20, n_init: int = 
     rng = check_random_state(random_state)
     umap_seed, gmm_seed = seed_from(rng), seed_from(rng)
     umap = _require_umap()
-    import warnings
-
     with warnings.catch_warnings():
         # umap-learn warns that a fixed random_state disables its parallelism: that is the point
         warnings.filterwarnings("ignore", message=".*random_state.*", category=UserWarning)
         layout = umap.UMAP(n_neighbors=min(n_neighbors, n - 1), min_dist=0.0, n_components=K,
-                           random_state=umap_seed, init="spectral" if n > K + 1 else "random",
-                           ).fit_transform(Z)
+                           random_state=umap_seed).fit_transform(Z)
     gmm = GaussianMixture(K, covariance_type="full", n_init=n_init, reg_covar=1e-4,
                           random_state=gmm_seed).fit(layout)
     resp = gmm.predict_proba(layout)
