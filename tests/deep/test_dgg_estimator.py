@@ -219,3 +219,28 @@ def test_default_settings_do_not_collapse_small_easy_sets():
     X = (X - X.min()) / (X.max() - X.min())
     m = DGG(3, random_state=0, cache_dir=None, n_jobs=1).fit(X)
     assert evaluate(y, m.labels_)["ari"] >= 0.95
+
+
+def test_graph_space_latent_builds_the_graph_on_the_pretrained_latent_means(unit_blobs, monkeypatch):
+    import graphclust.deep.dgg as dgg_mod
+
+    X, y = unit_blobs
+    seen = []
+    real = dgg_mod.dgg_affinity
+
+    def spy(points, *args, **kwargs):
+        seen.append(np.array(points))
+        return real(points, *args, **kwargs)
+
+    monkeypatch.setattr(dgg_mod, "dgg_affinity", spy)
+    params = dict(TINY, epochs=1)
+    DGG(3, random_state=0, **params).fit(X)
+    m = DGG(3, random_state=0, graph_space="latent", **dict(params, epochs=1)).fit(X, y)
+    assert seen[0].shape == X.shape and np.array_equal(seen[0], X)
+    Z = seen[1]
+    assert Z.shape == (X.shape[0], TINY["latent_dim"])
+    # the pretrained latent means, centred by the pretraining's standardisation
+    np.testing.assert_allclose(Z.mean(axis=0), 0.0, atol=1e-4)
+    assert m.graph_.indices.shape == (X.shape[0], m.n_neighbors)
+    with pytest.raises(GraphclustError, match=r"graph_space must be one of 'input', 'latent'"):
+        DGG(3, graph_space="umap", **TINY).fit(X)

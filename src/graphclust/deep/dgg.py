@@ -28,7 +28,8 @@ The model and the decisions the paper leaves open (the reasons are in ``docs/dgg
                     sum to 1); updated for the batch after every step (Algorithm 1, line 8) and
                     for every point at each epoch end. Without a graph ("plain VaDE") one global
                     pi = mean_i gamma_i, updated at each epoch end.
-    affinity        kNN (N_s = n_neighbors) in the input space; weights "gaussian" (eq. 32,
+    affinity        kNN (N_s = n_neighbors) in the input space (or, graph_space="latent", on the
+                    pretrained latent means); weights "gaussian" (eq. 32,
                     s_i = median distance of x_i's N_s neighbours), "uniform" (1/N_s) or
                     "siamese" (a contrastive Siamese MLP trained on nearest-neighbour pairs;
                     N_s drawn at random among the ``siamese_candidates`` nearest in its space,
@@ -88,6 +89,7 @@ __all__ = ["DGG", "DGG_PRESETS", "DGGGraph", "dgg_affinity", "elbo_terms", "pi_u
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 POSTERIORS = ("classifier", "analytic")
 AFFINITIES = ("gaussian", "uniform", "siamese")
+GRAPH_SPACES = ("input", "latent")
 PI_MODES = ("auto", "per_sample", "global")
 LOG2PI = math.log(2.0 * math.pi)
 _EVAL_CHUNK = 4096
@@ -690,6 +692,9 @@ class DGG(ClusterMixin, BaseEstimator):
     affinity : {"gaussian", "uniform", "siamese"}, default="gaussian"
         Weights of the kNN graph: eq. 32 with s_i the median distance of x_i's N_s
         neighbours; 1/N_s; or eq. 32 in the space of a Siamese network (see ``siamese_*``).
+    graph_space : {"input", "latent"}, default="input"
+        Where the kNN graph is built: on X (the paper), or on the pretrained autoencoder's
+        latent means (after pretraining, before training; the graph is not rebuilt).
     neighbor_samples : int or "all", default=1
         Neighbours drawn per point and step, with probability w_ij (an unbiased estimate of
         the neighbour sum); "all" evaluates the full sum (N_s times the decoder work).
@@ -778,8 +783,8 @@ class DGG(ClusterMixin, BaseEstimator):
 
     def __init__(self, n_clusters=10, *, latent_dim=10, hidden=(500, 500, 2000),
                  classifier_hidden="auto", posterior="analytic", likelihood="auto", lam="auto",
-                 graph_weight=1.0, n_neighbors=20, affinity="gaussian", neighbor_samples=1,
-                 knn_method="auto", siamese_candidates=100, siamese_hidden=(256, 256),
+                 graph_weight=1.0, n_neighbors=20, affinity="gaussian", graph_space="input",
+                 neighbor_samples=1, knn_method="auto", siamese_candidates=100, siamese_hidden=(256, 256),
                  siamese_dim=10, siamese_epochs=10, siamese_positives=2, pi="auto", epochs=50,
                  batch_size=256, lr=2e-4, lr_decay=0.9, lr_decay_every=10, var_floor=1e-4,
                  pretrain_epochs=30, pretrain_lr=1e-3, pretrain_noise=0.1, classifier_epochs=10,
@@ -796,6 +801,7 @@ class DGG(ClusterMixin, BaseEstimator):
         self.graph_weight = graph_weight
         self.n_neighbors = n_neighbors
         self.affinity = affinity
+        self.graph_space = graph_space
         self.neighbor_samples = neighbor_samples
         self.knn_method = knn_method
         self.siamese_candidates = siamese_candidates
@@ -861,6 +867,7 @@ class DGG(ClusterMixin, BaseEstimator):
             check_float(self.lam, "lam", low=0.0, low_open=True)
         check_float(self.graph_weight, "graph_weight", low=0.0)
         check_choice(self.affinity, "affinity", AFFINITIES)
+        check_choice(self.graph_space, "graph_space", GRAPH_SPACES)
         if self.neighbor_samples != "all":
             check_int(self.neighbor_samples, "neighbor_samples", low=1,
                       hint="use an integer >= 1 or 'all' (the exact neighbour sum).")
@@ -1099,7 +1106,7 @@ class DGG(ClusterMixin, BaseEstimator):
             if has_graph:
                 with _progress.stage("dgg: affinity graph", timings):
                     graph = dgg_affinity(
-                        X, self.n_neighbors, affinity=self.affinity, knn_method=self.knn_method,
+                        self._graph_points(nets, X, Xt), self.n_neighbors, affinity=self.affinity, knn_method=self.knn_method,
                         siamese_candidates=self.siamese_candidates,
                         siamese_dims=(*self.siamese_hidden, self.siamese_dim),
                         siamese_epochs=self.siamese_epochs,
@@ -1136,6 +1143,16 @@ class DGG(ClusterMixin, BaseEstimator):
         self._n_features = D
         self._warn_collapse()
         return self
+
+    def _graph_points(self, nets: "_Nets", X, Xt) -> np.ndarray:
+        """The points the affinity graph is built on: X, or the pretrained latent means."""
+        if self.graph_space == "input":
+            return X
+        with torch.no_grad():
+            nets.train(False)
+            Z = torch.cat([nets.encode(Xt[s:s + _EVAL_CHUNK])[0]
+                           for s in range(0, Xt.shape[0], _EVAL_CHUNK)])
+        return Z.cpu().double().numpy()
 
     def _warn_collapse(self) -> None:
         floor = float(self.var_floor) * (1 + 1e-4)

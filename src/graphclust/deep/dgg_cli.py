@@ -66,6 +66,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--neighbor-samples", type=_samples_arg, default=None,
                    help="neighbours drawn per point and step, or 'all'")
     p.add_argument("--affinity", choices=["gaussian", "uniform", "siamese"], default=None)
+    p.add_argument("--graph-space", choices=["input", "latent"], default=None,
+                   help="build the kNN graph on the input (the paper) or on the pretrained "
+                        "latent means")
     p.add_argument("--graph-weight", type=_nonneg_float, default=None,
                    help="weight a of the neighbour term (1: the paper, 0: VaDE)")
     p.add_argument("--posterior", choices=["classifier", "analytic"], default=None,
@@ -105,6 +108,7 @@ def _params_from_args(args) -> dict:
     flags = {"epochs": args.epochs, "pretrain_epochs": args.pretrain_epochs,
              "latent_dim": args.latent_dim, "hidden": hidden, "n_neighbors": args.n_neighbors,
              "neighbor_samples": args.neighbor_samples, "affinity": args.affinity,
+             "graph_space": args.graph_space,
              "graph_weight": args.graph_weight, "posterior": args.posterior,
              "pseudo_labels": args.pseudo_labels,
              "likelihood": args.likelihood, "lam": args.lam, "batch_size": args.batch_size,
