@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, load, machine, md_table  # noqa: E402
 
-DEFAULT_MODELS = ["majority", "counts", "base", "gcn-sum", "gcn-mean-sum", "gin", "community"]
+DEFAULT_MODELS = ["majority", "counts", "base", "gcn-sum", "gcn-mean-sum", "gin", "gine", "community"]
 LABELS = {
     "majority": "majority class",
     "counts": "structure-blind: logistic regression on atom-type counts",
@@ -36,6 +36,7 @@ LABELS = {
     "gcn-sum": "GCN, sum pooling",
     "gcn-mean-sum": "GCN, mean+sum pooling",
     "gin": "GIN (sum, jumping knowledge)",
+    "gine": "GINE (GIN with bond types in the messages)",
     "community": "community pooling (AP subgraphs + top-k attention)",
 }
 

@@ -30,7 +30,8 @@ def write_tu(folder: Path, name: str = "TINY", files=None, **override) -> Path:
 
 def toy_graphs(n_per_class: int = 12, seed: int = 0):
     """Two classes that need structure and counts: rings of type-0 atoms (class 0) and rings
-    with a pendant triangle of type-1 atoms (class 1); sizes vary."""
+    with a pendant triangle of type-1 atoms (class 1); sizes vary. Edges carry one-hot types
+    (``edge_attr``, width 3): ring 0, pendant bond 1, triangle 2."""
     import torch
     from torch_geometric.data import Data
 
@@ -40,14 +41,18 @@ def toy_graphs(n_per_class: int = 12, seed: int = 0):
         cls = i % 2
         n_ring = int(rng.integers(5, 9))
         edges = [(j, (j + 1) % n_ring) for j in range(n_ring)]
+        bonds = [0] * n_ring
         types = [0] * n_ring
         if cls == 1:
             a, b, c = n_ring, n_ring + 1, n_ring + 2
             edges += [(0, a), (a, b), (b, c), (c, a)]
+            bonds += [1, 2, 2, 2]
             types += [1, 1, 1]
         ei = np.array(edges).T
         ei = np.concatenate([ei, ei[::-1]], axis=1)
+        ea = np.eye(3, dtype=np.float32)[bonds + bonds]
         x = np.eye(3, dtype=np.float32)[types]
         graphs.append(Data(x=torch.from_numpy(x), edge_index=torch.from_numpy(ei.astype(np.int64)),
-                           y=torch.tensor([cls]), graph_id=torch.tensor([i]), num_nodes=len(types)))
+                           edge_attr=torch.from_numpy(ea), y=torch.tensor([cls]),
+                           graph_id=torch.tensor([i]), num_nodes=len(types)))
     return graphs

@@ -50,14 +50,16 @@ def test_end_to_end_on_mutag(tmp_path, capsys):
 def test_edge_features_and_loss_selection_on_mutag(tmp_path, capsys):
     pytest.importorskip("torch_geometric")
     out = tmp_path / "out"
-    args = _parse([str(MUTAG), "--model", "counts,community", "--folds", "2", "--seeds", "1",
+    args = _parse([str(MUTAG), "--model", "counts,gine,community", "--folds", "2", "--seeds", "1",
                    "--epochs", "2", "--patience", "2", "--edge-features", "--select-by", "loss",
-                   "--out", str(out), "-q"])
+                   "--conv", "gine", "--out", str(out), "-q"])
     assert args.func(args) == 0
     assert "11 node features" in capsys.readouterr().out  # 7 atom types + 4 bond types
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dataset"]["node_features"] == 11 and summary["dataset"]["edge_features"]
     assert summary["settings"]["train"]["select_by"] == "loss"
+    assert summary["settings"]["model_params"]["community"]["conv"] == "gine"
+    assert set(summary["models"]) == {"counts", "gine", "community"}
     # the plotted molecule keeps its atom types (0..6), not the argmax of the widened features
     assert max(summary["example_molecule"]["node_labels"]) <= 6
 

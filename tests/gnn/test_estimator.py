@@ -28,6 +28,16 @@ def test_fit_predict_score():
     assert clf.get_params()["k"] == 2 and clf.set_params(k=3).k == 3
 
 
+@pytest.mark.parametrize("model,conv", [("community", "gine"), ("gine", "gcn")])
+def test_edge_feature_models_fit_and_predict(model, conv):
+    graphs = toy_graphs(14)
+    clf = GraphClassifier(model, conv=conv, hidden=16, epochs=25, patience=25, random_state=0)
+    assert clf.fit(graphs[:20]).score(graphs[20:]) == 1.0
+    bare = [Data(x=g.x, edge_index=g.edge_index, y=g.y) for g in graphs[:20]]
+    with pytest.raises(GraphclustError, match=r"uses edge features, but the graphs have none"):
+        GraphClassifier(model, conv=conv, epochs=1).fit(bare)
+
+
 def test_same_seed_same_predictions():
     graphs = toy_graphs(8)
     p = [GraphClassifier("community", hidden=8, epochs=3, random_state=5).fit(graphs)

@@ -16,14 +16,15 @@ def _logits(model, graphs):
     b = Batch.from_data_list(graphs)
     model.eval()
     with torch.no_grad():
-        return model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs)
+        return model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs, edge_attr=b.edge_attr)
 
 
-@pytest.mark.parametrize("name", sorted(NEURAL_MODELS))
-def test_batching_invariance(name):
+@pytest.mark.parametrize("name,params", [(n, {}) for n in sorted(NEURAL_MODELS)]
+                         + [("community", {"conv": "gine"})])
+def test_batching_invariance(name, params):
     graphs = toy_graphs(5)
     with seeded(0):
-        model = build_model(name, 3, 2)
+        model = build_model(name, 3, 2, edge_dim=3, **params)
     together = _logits(model, graphs)
     for i in (0, 3, 7):
         alone = _logits(model, [graphs[i]])
@@ -133,3 +134,49 @@ def test_parameter_errors():
         TrainConfig(epochs=0)
     with pytest.raises(GraphclustError, match=r"select_by must be one of 'accuracy', 'loss'"):
         TrainConfig(select_by="f1")
+
+
+@pytest.mark.parametrize("name,params", [("gine", {}), ("community", {"conv": "gine"})])
+def test_edge_features_reach_the_output(name, params):
+    """GINE layers read edge_attr: changing one bond type changes the logits; GCN layers don't."""
+    graphs = toy_graphs(2)
+    with seeded(0):
+        model = build_model(name, 3, 2, edge_dim=3, **params)
+        plain = build_model("community", 3, 2, edge_dim=3)
+    g = graphs[1].clone()
+    g.edge_attr = g.edge_attr.clone()
+    g.edge_attr[:, :] = torch.tensor([0.0, 0.0, 1.0])  # every bond of type 2
+    assert not torch.allclose(_logits(model, [graphs[1]]), _logits(model, [g]))
+    torch.testing.assert_close(_logits(plain, [graphs[1]]), _logits(plain, [g]))
+
+
+def test_community_gine_subgraph_layers_get_the_intra_community_bonds():
+    """The subgraph layers see exactly the edge features of the kept (intra-community) edges."""
+    graphs = toy_graphs(2)
+    with seeded(0):
+        model = CommunityGCN(3, 2, hidden=8, conv="gine", edge_dim=3)
+    seen = []
+    model.sub_conv1.register_forward_hook(lambda m, args, out: seen.append(args))
+    b = Batch.from_data_list(graphs)
+    model.eval()
+    with torch.no_grad():
+        _, det = model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs, edge_attr=b.edge_attr,
+                       return_details=True)
+    _, sub_index, sub_attr = seen[0]
+    cl = det["cluster"]
+    keep = cl[b.edge_index[0]] == cl[b.edge_index[1]]
+    assert torch.equal(sub_index, b.edge_index[:, keep])
+    assert torch.equal(sub_attr, b.edge_attr[keep])
+
+
+def test_edge_feature_models_need_edge_features():
+    with pytest.raises(GraphclustError, match=r"uses edge features, but the graphs have none"):
+        build_model("gine", 3, 2)
+    with pytest.raises(GraphclustError, match=r"conv must be one of 'gcn', 'gine'"):
+        CommunityGCN(3, 2, conv="gat")
+    graphs = toy_graphs(1)
+    with seeded(0):
+        model = build_model("gine", 3, 2, edge_dim=3)
+    b = Batch.from_data_list(graphs)
+    with pytest.raises(GraphclustError, match=r"carry no edge_attr"):
+        model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs)

@@ -26,7 +26,7 @@ __all__ = ["add_parser", "run"]
 
 MODEL_HELP = ("comma-separated models: majority, counts (structure-blind logistic regression on "
               "summed node features), base (GCN, mean readout), gcn-sum, gcn-mean-sum, gin, "
-              "community; or 'all'")
+              "gine (GIN with edge features), community; or 'all'")
 
 
 def _models(text: str) -> list[str]:
@@ -86,6 +86,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="node similarity for affinity propagation (community)")
     p.add_argument("--readout", choices=["mean", "sum", "mean+sum"], default="mean+sum",
                    help="graph readout of the community model")
+    p.add_argument("--conv", choices=["gcn", "gine"], default="gcn",
+                   help="message-passing layers of the community model: gcn (the notebook's) "
+                        "or gine (bond types / edge labels enter every message; needs edge "
+                        "labels or attributes)")
     p.add_argument("--fallback", choices=["components", "single"], default="components",
                    help="communities of a graph where affinity propagation does not converge")
     p.add_argument("--threads", type=_positive_int, default=1,
@@ -139,7 +143,7 @@ def run(args) -> int:
     params = {m: {"hidden": args.hidden} for m in neural}
     if "community" in params:
         params["community"].update(k=args.k, similarity=args.similarity, readout=args.readout,
-                                   fallback=args.fallback)
+                                   fallback=args.fallback, conv=args.conv)
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     result = cross_validate(ds, args.model, folds=args.folds, seeds=range(args.seeds),
                             split_seed=args.seed, val_fraction=args.val_fraction, config=config,

@@ -42,7 +42,13 @@ COUNTS_INNER_FOLDS = 5
 
 
 def _neural_names() -> tuple:
-    return ("base", "gcn-sum", "gcn-mean-sum", "gin", "community")
+    return ("base", "gcn-sum", "gcn-mean-sum", "gin", "gine", "community")
+
+
+def _edge_dim(graphs) -> int | None:
+    """Width of the graphs' ``edge_attr`` (None when they carry none)."""
+    ea = getattr(graphs[0], "edge_attr", None) if len(graphs) else None
+    return None if ea is None else int(ea.shape[1])
 
 
 MODEL_CHOICES = BASELINES + _neural_names()
@@ -306,6 +312,7 @@ def _run_task(graphs, y, task, *, models, config, model_params, n_threads, want_
         def torch_threads(_):
             return nullcontext()
     n_features = int(graphs[0].x.shape[1])
+    edge_dim = _edge_dim(graphs)
     n_classes = int(y.max()) + 1
     rows, example = [], None
     with torch_threads(n_threads):
@@ -324,7 +331,7 @@ def _run_task(graphs, y, task, *, models, config, model_params, n_threads, want_
             else:
                 params = dict(model_params.get(name, {}))
                 with seeded(seed):
-                    model = build_model(name, n_features, n_classes, **params)
+                    model = build_model(name, n_features, n_classes, edge_dim=edge_dim, **params)
                 fit = train_model(model, [graphs[i] for i in tr], [graphs[i] for i in va],
                                   config, seed=seed)
                 test_graphs = [graphs[i] for i in test_idx]
@@ -352,7 +359,8 @@ def _example(model, test_graphs, pred) -> dict:
     g = test_graphs[i]
     b = Batch.from_data_list([g])
     with torch.no_grad():
-        _, det = model(b.x, b.edge_index, b.batch, num_graphs=1, return_details=True)
+        _, det = model(b.x, b.edge_index, b.batch, num_graphs=1, return_details=True,
+                       edge_attr=getattr(b, "edge_attr", None))
     return {"graph_id": int(g.graph_id), "edge_index": g.edge_index.numpy().tolist(),
             "node_labels": (g.node_label if getattr(g, "node_label", None) is not None
                             else g.x.argmax(1)).numpy().tolist(),

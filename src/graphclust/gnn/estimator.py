@@ -17,7 +17,7 @@ from graphclust._validation import GraphclustError, check_choice, check_float, c
 
 __all__ = ["GraphClassifier"]
 
-_NEURAL = ("base", "gcn-sum", "gcn-mean-sum", "gin", "community")
+_NEURAL = ("base", "gcn-sum", "gcn-mean-sum", "gin", "gine", "community")
 
 
 def _as_graphs(graphs, name="graphs") -> list:
@@ -72,7 +72,7 @@ class GraphClassifier:
 
     Parameters
     ----------
-    model : {"community", "base", "gcn-sum", "gcn-mean-sum", "gin"}, default "community"
+    model : {"community", "base", "gcn-sum", "gcn-mean-sum", "gin", "gine"}, default "community"
     hidden : int, default 64
     k : int, default 2
         Communities attended (community model only).
@@ -80,6 +80,9 @@ class GraphClassifier:
         Community model only.
     readout : {"mean", "sum", "mean+sum"}, default "mean+sum"
         Graph readout of the community model (the GCN models fix theirs by name).
+    conv : {"gcn", "gine"}, default "gcn"
+        Message-passing layers of the community model; "gine" feeds the graphs' ``edge_attr``
+        (e.g. MUTAG's bond types) into every message.
     epochs, lr, weight_decay, batch_size, patience, select_by
         See :class:`~graphclust.gnn.training.TrainConfig`.
     validation_fraction : float, default 0.1
@@ -96,7 +99,8 @@ class GraphClassifier:
     """
 
     def __init__(self, model: str = "community", *, hidden: int = 64, k: int = 2,
-                 similarity: str = "cosine", readout: str = "mean+sum", epochs: int = 200,
+                 similarity: str = "cosine", readout: str = "mean+sum", conv: str = "gcn",
+                 epochs: int = 200,
                  lr: float = 0.01, weight_decay: float = 0.0, batch_size: int = 32,
                  patience: int = 50, select_by: str = "accuracy",
                  validation_fraction: float = 0.1, random_state: int = 0,
@@ -106,6 +110,7 @@ class GraphClassifier:
         self.k = k
         self.similarity = similarity
         self.readout = readout
+        self.conv = conv
         self.epochs = epochs
         self.lr = lr
         self.weight_decay = weight_decay
@@ -116,9 +121,9 @@ class GraphClassifier:
         self.random_state = random_state
         self.n_threads = n_threads
 
-    _PARAMS = ("model", "hidden", "k", "similarity", "readout", "epochs", "lr", "weight_decay",
-               "batch_size", "patience", "select_by", "validation_fraction", "random_state",
-               "n_threads")
+    _PARAMS = ("model", "hidden", "k", "similarity", "readout", "conv", "epochs", "lr",
+               "weight_decay", "batch_size", "patience", "select_by", "validation_fraction",
+               "random_state", "n_threads")
 
     def get_params(self, deep: bool = True) -> dict:
         return {p: getattr(self, p) for p in self._PARAMS}
@@ -138,7 +143,7 @@ class GraphClassifier:
         p = {"hidden": check_int(self.hidden, "hidden", low=1)}
         if self.model == "community":
             p.update(k=check_int(self.k, "k", low=1), similarity=self.similarity,
-                     readout=self.readout)
+                     readout=self.readout, conv=self.conv)
         return p
 
     def fit(self, graphs, y=None):
@@ -146,6 +151,7 @@ class GraphClassifier:
         from sklearn.model_selection import train_test_split
 
         from graphclust.gnn._deps import torch_threads
+        from graphclust.gnn.cv import _edge_dim
         from graphclust.gnn.models import build_model
         from graphclust.gnn.training import TrainConfig, seeded, train_model
 
@@ -179,7 +185,7 @@ class GraphClassifier:
         with torch_threads(self.n_threads):
             with seeded(seed):
                 self.model_ = build_model(self.model, self.n_features_in_, int(self.classes_.size),
-                                          **self._model_params())
+                                          edge_dim=_edge_dim(data), **self._model_params())
             self.fit_result_ = train_model(self.model_, [data[i] for i in tr],
                                            [data[i] for i in va], config, seed=seed)
         return self

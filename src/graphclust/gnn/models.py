@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 
-from graphclust._validation import check_choice, check_float, check_int
+from graphclust._validation import GraphclustError, check_choice, check_float, check_int
 from graphclust.gnn._deps import require
 from graphclust.gnn.pooling import CommunityPooling, SelectOutput, global_communities
 
@@ -34,6 +34,37 @@ _pyg_utils = require("torch_geometric.utils")
 __all__ = ["READOUTS", "NEURAL_MODELS", "GCN", "GIN", "CommunityGCN", "build_model", "readout"]
 
 READOUTS = ("mean", "sum", "mean+sum")
+#: message-passing layers: "gcn" ignores edge features, "gine" (GIN with edge features, Hu et
+#: al. 2020) adds a linear map of each edge's features to the neighbour's message.
+CONVS = ("gcn", "gine")
+
+
+def _conv(kind: str, in_channels: int, out_channels: int, edge_dim: int | None):
+    if kind == "gcn":
+        return _pyg_nn.GCNConv(in_channels, out_channels)
+    mlp = torch.nn.Sequential(torch.nn.Linear(in_channels, out_channels), torch.nn.ReLU(),
+                              torch.nn.Linear(out_channels, out_channels))
+    return _pyg_nn.GINEConv(mlp, train_eps=True, edge_dim=edge_dim)
+
+
+def _check_edge_dim(kind: str, edge_dim):
+    if kind == "gcn":
+        return None
+    if edge_dim is None:
+        raise GraphclustError(
+            f"conv={kind!r} uses edge features, but the graphs have none (no edge_attr): use a "
+            "dataset with edge labels or attributes (TU *_edge_labels.txt), or conv='gcn'/'gin'.")
+    return check_int(edge_dim, "edge_dim", low=1)
+
+
+def _apply(conv, x, edge_index, edge_attr):
+    """Run one layer; GINE layers get the edge features, others ignore them."""
+    if isinstance(conv, _pyg_nn.GINEConv):
+        if edge_attr is None:
+            raise GraphclustError("this model was built with edge features (conv='gine'); the "
+                                  "graphs given to it carry no edge_attr.")
+        return conv(x, edge_index, edge_attr.to(x.dtype))
+    return conv(x, edge_index)
 
 
 def readout(h, batch, num_graphs: int, kind: str):
@@ -88,7 +119,7 @@ class GCN(torch.nn.Module):
     uses_communities = False
 
     def __init__(self, in_channels: int, num_classes: int, hidden: int = 64, layers: int = 3,
-                 readout: str = "mean", dropout: float = 0.5):
+                 readout: str = "mean", dropout: float = 0.5, edge_dim: int | None = None):
         super().__init__()
         _check_common(in_channels, num_classes, hidden, dropout)
         check_int(layers, "layers", low=1)
@@ -104,7 +135,8 @@ class GCN(torch.nn.Module):
                 x = x.relu()
         return x
 
-    def forward(self, x, edge_index, batch, num_graphs: int | None = None, communities=None):
+    def forward(self, x, edge_index, batch, num_graphs: int | None = None, communities=None,
+                edge_attr=None):
         B = int(batch.max()) + 1 if num_graphs is None else num_graphs
         return self.head(readout(self.embed(x, edge_index), batch, B, self.readout))
 
@@ -118,27 +150,35 @@ class GIN(torch.nn.Module):
     hidden : int, default 64
     layers : int, default 3
     dropout : float, default 0.5
+    conv : {"gin", "gine"}, default "gin"
+        "gine" adds each edge's features to its message (needs ``edge_dim``).
+    edge_dim : int or None
+        Width of ``edge_attr`` (only used with ``conv="gine"``).
     """
 
     uses_communities = False
 
     def __init__(self, in_channels: int, num_classes: int, hidden: int = 64, layers: int = 3,
-                 dropout: float = 0.5):
+                 dropout: float = 0.5, conv: str = "gin", edge_dim: int | None = None):
         super().__init__()
         _check_common(in_channels, num_classes, hidden, dropout)
         check_int(layers, "layers", low=1)
+        check_choice(conv, "conv", ("gin", "gine"))
+        edge_dim = _check_edge_dim("gcn" if conv == "gin" else conv, edge_dim)
         self.convs = torch.nn.ModuleList()
         for i in range(layers):
             mlp = torch.nn.Sequential(torch.nn.Linear(in_channels if i == 0 else hidden, hidden),
                                       torch.nn.ReLU(), torch.nn.Linear(hidden, hidden))
-            self.convs.append(_pyg_nn.GINConv(mlp, train_eps=True))
+            self.convs.append(_pyg_nn.GINConv(mlp, train_eps=True) if conv == "gin"
+                              else _pyg_nn.GINEConv(mlp, train_eps=True, edge_dim=edge_dim))
         self.head = _Head(hidden * layers, hidden, num_classes, dropout)
 
-    def forward(self, x, edge_index, batch, num_graphs: int | None = None, communities=None):
+    def forward(self, x, edge_index, batch, num_graphs: int | None = None, communities=None,
+                edge_attr=None):
         B = int(batch.max()) + 1 if num_graphs is None else num_graphs
         outs = []
         for conv in self.convs:
-            x = conv(x, edge_index).relu()
+            x = _apply(conv, x, edge_index, edge_attr).relu()
             outs.append(_pyg_nn.global_add_pool(x, batch, B))
         return self.head(torch.cat(outs, dim=1))
 
@@ -162,6 +202,12 @@ class CommunityGCN(torch.nn.Module):
     input_readout : bool, default False
         Also concatenate the sum of the input features (for MUTAG: the atom-type counts) to
         ``g``, as GIN's jumping-knowledge readout does with its layer 0.
+    conv : {"gcn", "gine"}, default "gcn"
+        The four message-passing layers: GCN (the notebook's; ignores edge features) or GINE
+        (edge features, e.g. MUTAG's bond types, enter every message; the subgraph layers get
+        the features of the intra-community edges).
+    edge_dim : int or None
+        Width of ``edge_attr`` (only used with ``conv="gine"``).
     """
 
     uses_communities = True
@@ -170,17 +216,19 @@ class CommunityGCN(torch.nn.Module):
                  similarity: str = "cosine", readout: str = "mean+sum", dropout: float = 0.3, *,
                  damping: float = 0.7, max_iter: int = 200, convergence_iter: int = 15,
                  preference: float | None = None, fallback: str = "components", ap_seed: int = 0,
-                 input_readout: bool = False):
+                 input_readout: bool = False, conv: str = "gcn", edge_dim: int | None = None):
         super().__init__()
         _check_common(in_channels, num_classes, hidden, dropout)
+        self.conv = check_choice(conv, "conv", CONVS)
+        edge_dim = _check_edge_dim(self.conv, edge_dim)
         self.k = check_int(k, "k", low=1)
         self.input_readout = bool(input_readout)
         self.readout = check_choice(readout, "readout", READOUTS)
         self.hidden = hidden
-        self.conv1 = _pyg_nn.GCNConv(in_channels, hidden)
-        self.conv2 = _pyg_nn.GCNConv(hidden, hidden)
-        self.sub_conv1 = _pyg_nn.GCNConv(hidden, hidden)
-        self.sub_conv2 = _pyg_nn.GCNConv(hidden, hidden)
+        self.conv1 = _conv(self.conv, in_channels, hidden, edge_dim)
+        self.conv2 = _conv(self.conv, hidden, hidden, edge_dim)
+        self.sub_conv1 = _conv(self.conv, hidden, hidden, edge_dim)
+        self.sub_conv2 = _conv(self.conv, hidden, hidden, edge_dim)
         self.pool = CommunityPooling(similarity, damping=damping, max_iter=max_iter,
                                      convergence_iter=convergence_iter, preference=preference,
                                      fallback=fallback, seed=ap_seed)
@@ -190,9 +238,10 @@ class CommunityGCN(torch.nn.Module):
         self.value = torch.nn.Linear(hidden, hidden)
         self.head = _Head(width + self.k * hidden, hidden, num_classes, dropout)
 
-    def embed(self, x, edge_index):
+    def embed(self, x, edge_index, edge_attr=None):
         """Node embeddings ``h`` (n, hidden) whose detached copy defines the communities."""
-        return self.conv2(self.conv1(x, edge_index).relu(), edge_index)
+        h = _apply(self.conv1, x, edge_index, edge_attr).relu()
+        return _apply(self.conv2, h, edge_index, edge_attr)
 
     def attend(self, g, pooled, cluster_batch, counts):
         """Top-k attention: ``(B, k, hidden)`` slots and the softmax weight of every community."""
@@ -215,15 +264,18 @@ class CommunityGCN(torch.nn.Module):
         return slots, alpha
 
     def forward(self, x, edge_index, batch, num_graphs: int | None = None,
-                communities: SelectOutput | None = None, return_details: bool = False):
+                communities: SelectOutput | None = None, return_details: bool = False,
+                edge_attr=None):
         B = int(batch.max()) + 1 if num_graphs is None else num_graphs
-        h = self.embed(x, edge_index)
+        h = self.embed(x, edge_index, edge_attr)
         if communities is None:
             communities = self.pool.select(h, edge_index, batch, num_graphs=B)
         cluster, cluster_batch = global_communities(communities.local, communities.counts, batch)
+        inside = cluster[edge_index[0]] == cluster[edge_index[1]]
         sub_edge_index = self.pool.connect(edge_index, cluster)
-        s = self.sub_conv1(h.relu(), sub_edge_index).relu()
-        s = self.sub_conv2(s, sub_edge_index)
+        sub_attr = None if edge_attr is None else edge_attr[inside]
+        s = _apply(self.sub_conv1, h.relu(), sub_edge_index, sub_attr).relu()
+        s = _apply(self.sub_conv2, s, sub_edge_index, sub_attr)
         pooled = self.pool.reduce(s, cluster, int(cluster_batch.shape[0]))
         g = readout(h, batch, B, self.readout)
         if self.input_readout:
@@ -242,12 +294,15 @@ NEURAL_MODELS = {
     "gcn-sum": (GCN, {"readout": "sum"}),
     "gcn-mean-sum": (GCN, {"readout": "mean+sum"}),
     "gin": (GIN, {}),
+    "gine": (GIN, {"conv": "gine"}),
     "community": (CommunityGCN, {}),
 }
 
 
-def build_model(name: str, in_channels: int, num_classes: int, **params):
-    """Instantiate a neural model by name (see ``NEURAL_MODELS``) with extra ``params``."""
+def build_model(name: str, in_channels: int, num_classes: int, edge_dim: int | None = None,
+                **params):
+    """Instantiate a neural model by name (see ``NEURAL_MODELS``) with extra ``params``;
+    ``edge_dim`` is the width of the graphs' ``edge_attr`` (None: they have none)."""
     cls, fixed = NEURAL_MODELS[check_choice(name, "model", tuple(NEURAL_MODELS))]
     kwargs = {**fixed, **params}
-    return cls(in_channels, num_classes, **kwargs)
+    return cls(in_channels, num_classes, edge_dim=edge_dim, **kwargs)

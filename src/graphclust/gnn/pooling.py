@@ -174,7 +174,7 @@ class CommunityPooling(torch.nn.Module):
 class CommunityCache:
     """Communities of a fixed set of graphs, computed once and looked up by ``graph_id``.
 
-    Build it with :meth:`build` from a model exposing ``embed(x, edge_index)`` and ``pool`` (a
+    Build it with :meth:`build` from a model exposing ``embed(x, edge_index, edge_attr)`` and ``pool`` (a
     :class:`CommunityPooling`); the model is run in eval mode without gradients.
     """
 
@@ -199,7 +199,7 @@ class CommunityCache:
             for start in range(0, len(graphs), batch_size):
                 chunk = graphs[start:start + batch_size]
                 b = Batch.from_data_list(chunk)
-                h = model.embed(b.x, b.edge_index)
+                h = model.embed(b.x, b.edge_index, getattr(b, "edge_attr", None))
                 sel = model.pool.select(h, b.edge_index, b.batch, num_graphs=b.num_graphs)
                 ids.append(b.graph_id)
                 locs.append(sel.local)

@@ -112,7 +112,8 @@ def _batches(graphs, batch_size, shuffle=False, generator=None):
 
 def _forward(model, b, cache=None):
     communities = cache.lookup(b) if cache is not None else None
-    return model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs, communities=communities)
+    return model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs, communities=communities,
+                 edge_attr=getattr(b, "edge_attr", None))
 
 
 @torch.no_grad()
