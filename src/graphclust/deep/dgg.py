@@ -784,8 +784,8 @@ class DGG(ClusterMixin, BaseEstimator):
     def __init__(self, n_clusters=10, *, latent_dim=10, hidden=(500, 500, 2000),
                  classifier_hidden="auto", posterior="analytic", likelihood="auto", lam="auto",
                  graph_weight=1.0, n_neighbors=20, affinity="gaussian", graph_space="input",
-                 neighbor_samples=1, knn_method="auto", siamese_candidates=100, siamese_hidden=(256, 256),
-                 siamese_dim=10, siamese_epochs=10, siamese_positives=2, pi="auto", epochs=50,
+                 neighbor_samples=1, knn_method="auto", siamese_candidates=100,
+                 siamese_hidden=(256, 256), siamese_dim=10, siamese_epochs=10, siamese_positives=2, pi="auto", epochs=50,
                  batch_size=256, lr=2e-4, lr_decay=0.9, lr_decay_every=10, var_floor=1e-4,
                  pretrain_epochs=30, pretrain_lr=1e-3, pretrain_noise=0.1, classifier_epochs=10,
                  pseudo_labels="kmeans", n_init=10, cache_dir="auto", tol=1e-3, patience=5,
@@ -1106,7 +1106,8 @@ class DGG(ClusterMixin, BaseEstimator):
             if has_graph:
                 with _progress.stage("dgg: affinity graph", timings):
                     graph = dgg_affinity(
-                        self._graph_points(nets, X, Xt), self.n_neighbors, affinity=self.affinity, knn_method=self.knn_method,
+                        self._graph_points(nets, X, Xt), self.n_neighbors,
+                        affinity=self.affinity, knn_method=self.knn_method,
                         siamese_candidates=self.siamese_candidates,
                         siamese_dims=(*self.siamese_hidden, self.siamese_dim),
                         siamese_epochs=self.siamese_epochs,

@@ -9,6 +9,8 @@ read from the batch so that empty trailing graphs cannot change shapes.
   it is the reference notebook's base model.
 * :class:`GIN` — ``layers`` GIN convolutions (Xu et al. 2019, sum aggregation, two-layer MLPs)
   with the sum readout of every layer concatenated (jumping knowledge), then the MLP head.
+  ``conv="gine"`` (the ``"gine"`` model) uses GINE layers (Hu et al. 2020), whose neighbour
+  messages ``ReLU(h_j + W e_ij)`` carry the edge features ``edge_attr`` (MUTAG: bond types).
 * :class:`CommunityGCN` — the issue's model: two GCN layers give node embeddings ``h``;
   :class:`~graphclust.gnn.pooling.CommunityPooling` splits each graph into affinity-propagation
   communities of the detached ``h`` (select), keeps the intra-community edges (connect), runs two
@@ -17,7 +19,10 @@ read from the batch so that empty trailing graphs cannot change shapes.
   communities; the ``k`` best are kept, each as its value vector weighted by its softmax weight
   (so the query and key maps get gradients; a plain top-k selection would give them none), in
   decreasing score order; a graph with fewer than ``k`` communities gets zero slots. The slots are
-  concatenated with ``g`` and classified by the MLP head.
+  concatenated with ``g`` and classified by the MLP head. ``conv="gine"`` makes all four layers
+  GINE layers; the subgraph layers then get the features of the intra-community edges.
+
+Every ``forward`` takes ``edge_attr=None``; only GINE layers read it.
 """
 from __future__ import annotations
 
@@ -48,12 +53,14 @@ def _conv(kind: str, in_channels: int, out_channels: int, edge_dim: int | None):
 
 
 def _check_edge_dim(kind: str, edge_dim):
-    if kind == "gcn":
+    """``edge_dim`` for layers of ``kind`` that read edge features ("gine"), else None."""
+    if kind != "gine":
         return None
     if edge_dim is None:
         raise GraphclustError(
-            f"conv={kind!r} uses edge features, but the graphs have none (no edge_attr): use a "
-            "dataset with edge labels or attributes (TU *_edge_labels.txt), or conv='gcn'/'gin'.")
+            "conv='gine' uses edge features, but the graphs have none (no edge_attr): use a "
+            "dataset with edge labels or attributes (TU *_edge_labels.txt), or layers that do "
+            "not read them (the 'gin' model, or conv='gcn' for the community model).")
     return check_int(edge_dim, "edge_dim", low=1)
 
 
@@ -114,6 +121,8 @@ class GCN(torch.nn.Module):
     layers : int, default 3
     readout : {"mean", "sum", "mean+sum"}, default "mean"
     dropout : float, default 0.5
+    edge_dim : int or None
+        Accepted for a uniform interface and ignored: GCN layers do not read edge features.
     """
 
     uses_communities = False
@@ -164,7 +173,7 @@ class GIN(torch.nn.Module):
         _check_common(in_channels, num_classes, hidden, dropout)
         check_int(layers, "layers", low=1)
         check_choice(conv, "conv", ("gin", "gine"))
-        edge_dim = _check_edge_dim("gcn" if conv == "gin" else conv, edge_dim)
+        edge_dim = _check_edge_dim(conv, edge_dim)
         self.convs = torch.nn.ModuleList()
         for i in range(layers):
             mlp = torch.nn.Sequential(torch.nn.Linear(in_channels if i == 0 else hidden, hidden),
