@@ -63,9 +63,10 @@ def test_cli_end_to_end(blobs_csv, tmp_path, capsys):
     auto = [a if a != out else out3 for a in args]
     auto[auto.index("1.0")] = "auto"
     assert run_cli(*auto, "--no-plots", "--pseudo-labels", "umap-gmm", "--graph-space",
-                   "latent") == 0
+                   "latent", "--covariance", "full") == 0
     s3 = json.loads((out3 / "summary.json").read_text())
     assert s3["parameters"]["graph_space"] == "latent"
+    assert s3["parameters"]["covariance"] == "full"
     assert summary["parameters"]["graph_space"] == "input"
     assert s3["parameters"]["lam"] == "auto" and 0 < s3["lam"] < float("inf")
     assert s3["parameters"]["pseudo_labels"] == "umap-gmm"

@@ -198,15 +198,18 @@ def test_half_circles_dgg_separates_where_vade_does_not():
     assert ari_vade <= 0.9 and ari_dgg - ari_vade >= 0.1
 
 
-def test_resume_from_checkpoint_continues_exactly(unit_blobs, tmp_path):
+@pytest.mark.parametrize("covariance", ["diag", "full"])
+def test_resume_from_checkpoint_continues_exactly(unit_blobs, tmp_path, covariance):
     X, _ = unit_blobs
     ck = tmp_path / "dgg.pt"
-    full = DGG(3, random_state=0, **dict(TINY, epochs=3)).fit(X)
-    DGG(3, random_state=0, checkpoint=ck, **dict(TINY, epochs=2)).fit(X)
-    resumed = DGG(3, random_state=0, checkpoint=ck, **dict(TINY, epochs=3)).fit(X, resume=True)
+    p = dict(TINY, covariance=covariance)
+    full = DGG(3, random_state=0, **dict(p, epochs=3)).fit(X)
+    DGG(3, random_state=0, checkpoint=ck, **dict(p, epochs=2)).fit(X)
+    resumed = DGG(3, random_state=0, checkpoint=ck, **dict(p, epochs=3)).fit(X, resume=True)
     assert resumed.n_epochs_ == 3
     np.testing.assert_array_equal(resumed.labels_, full.labels_)
     np.testing.assert_array_equal(resumed.means_, full.means_)
+    np.testing.assert_array_equal(resumed.covariances_, full.covariances_)
 
 
 def test_default_settings_do_not_collapse_small_easy_sets():
@@ -244,3 +247,38 @@ def test_graph_space_latent_builds_the_graph_on_the_pretrained_latent_means(unit
     assert m.graph_.indices.shape == (X.shape[0], m.n_neighbors)
     with pytest.raises(GraphclustError, match=r"graph_space must be one of 'input', 'latent'"):
         DGG(3, graph_space="umap", **TINY).fit(X)
+
+
+def test_full_covariance_fits_starts_from_the_clusters_and_reproduces(unit_blobs, tmp_path):
+    X, y = unit_blobs
+    params = dict(TINY, covariance="full", cache_dir=tmp_path / "cache")
+    a = DGG(3, random_state=0, **params).fit(X, y)
+    assert evaluate(y, a.labels_)["ari"] >= 0.95
+    cov = a.covariances_
+    assert cov.shape == (3, TINY["latent_dim"], TINY["latent_dim"])
+    np.testing.assert_allclose(cov, cov.transpose(0, 2, 1), atol=1e-12)
+    assert np.all(np.linalg.eigvalsh(cov) > 0)
+    np.testing.assert_allclose(a.variances_, np.diagonal(cov, axis1=1, axis2=2))
+    assert np.any(np.abs(cov - np.stack([np.diag(np.diag(c)) for c in cov])) > 1e-6)  # not diagonal
+    b = DGG(3, random_state=0, **params).fit(X, y)  # from the cache
+    assert b.pretrain_["cache_hit"] and np.array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.covariances_, b.covariances_)
+    # the diagonal model keeps its own cache entry and diagonal covariances
+    d = DGG(3, random_state=0, **dict(params, covariance="diag")).fit(X, y)
+    assert not d.pretrain_["cache_hit"]
+    np.testing.assert_array_equal(d.covariances_, np.stack([np.diag(v) for v in d.variances_]))
+    assert a.sample(5, cluster=2, random_state=0).shape == (5, X.shape[1])
+    with pytest.raises(GraphclustError, match=r"covariance must be one of 'diag', 'full'"):
+        DGG(3, covariance="spherical", **TINY).fit(X)
+
+
+def test_cholesky_start_falls_back_to_the_diagonal_for_tiny_clusters():
+    from graphclust.deep.dgg import _cholesky_start
+
+    rng = np.random.default_rng(0)
+    members = rng.normal(size=(50, 3)) @ np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])
+    L = _cholesky_start(members, members.var(0, ddof=1), 1e-4)
+    np.testing.assert_allclose(L @ L.T, np.cov(members, rowvar=False) + 1e-4 * np.eye(3), rtol=1e-10)
+    few = members[:2]
+    var = np.array([0.5, 1.0, 2.0])
+    np.testing.assert_array_equal(_cholesky_start(few, var, 1e-4), np.diag(np.sqrt(var)))

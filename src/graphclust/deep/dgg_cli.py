@@ -55,7 +55,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--n-clusters", "-k", type=_positive_int, default=10, help="number of clusters K (default 10)")
     p.add_argument("--preset", choices=PRESETS, default="default",
                    help="parameter set: default, paper (Siamese affinity, 300 epochs; lr 2e-3, not the paper's 0.02) or "
-                        "fast (Gaussian affinity, 100 pretraining and 50 training epochs)")
+                        "fast (Gaussian affinity, UMAP + mixture start, full covariances, 100 "
+                        "pretraining and 50 training epochs)")
     p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs")
     p.add_argument("--pretrain-epochs", type=_nonneg_int, default=None, help="autoencoder pretraining epochs")
     p.add_argument("--latent-dim", type=_positive_int, default=None, help="dimension M of z")
@@ -73,6 +74,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="weight a of the neighbour term (1: the paper, 0: VaDE)")
     p.add_argument("--posterior", choices=["classifier", "analytic"], default=None,
                    help="q(c|z) from the classifier network or VaDE's responsibilities")
+    p.add_argument("--covariance", choices=["diag", "full"], default=None,
+                   help="covariances of the mixture components: diagonal (the paper) or full")
     p.add_argument("--pseudo-labels", choices=["kmeans", "umap-gmm"], default=None,
                    help="how the pretrained latent means are clustered to start the GMM: k-means "
                         "(the paper) or UMAP + Gaussian mixture (needs umap-learn)")
@@ -108,7 +111,7 @@ def _params_from_args(args) -> dict:
     flags = {"epochs": args.epochs, "pretrain_epochs": args.pretrain_epochs,
              "latent_dim": args.latent_dim, "hidden": hidden, "n_neighbors": args.n_neighbors,
              "neighbor_samples": args.neighbor_samples, "affinity": args.affinity,
-             "graph_space": args.graph_space,
+             "graph_space": args.graph_space, "covariance": args.covariance,
              "graph_weight": args.graph_weight, "posterior": args.posterior,
              "pseudo_labels": args.pseudo_labels,
              "likelihood": args.likelihood, "lam": args.lam, "batch_size": args.batch_size,
