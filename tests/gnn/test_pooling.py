@@ -79,7 +79,7 @@ class _Identity(torch.nn.Module):
         super().__init__()
         self.pool = CommunityPooling()
 
-    def embed(self, x, edge_index):
+    def embed(self, x, edge_index, edge_attr=None):
         return x
 
 
