@@ -1082,7 +1082,9 @@ class DGG(ClusterMixin, BaseEstimator):
         # Standardise the latent, exactly: z' = (z - m) / s with m the mean code and s the
         # overall standard deviation (one factor: k-means sees the autoencoder's geometry), folded into the encoder's mean rows and the decoder's first layer
         # (the autoencoder computes the same function), so that var_floor, the classifier's
-        # input and the GMM live on one centred unit scale for any data.
+        # input and the GMM live on one centred scale for any data. (s, over all entries around
+        # the grand mean, also counts the spread of the per-dimension means: the centred codes'
+        # overall scale is <= 1, not exactly 1; docs/dgg.md.)
         m = Z.mean(0)
         s = float(Z.std())
         if np.isfinite(s) and s > 0:
