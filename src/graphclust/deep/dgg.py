@@ -155,15 +155,26 @@ def _log_lik(x, out, likelihood: str, lam: float):
     return -0.5 * (((x - out) ** 2) / lam + math.log(lam) + LOG2PI).sum(1)
 
 
+def _cholesky(logvar_c, tril_c):
+    """L_c = diag(exp(logvar_c / 2)) + strictly-lower(tril_c), (K, M, M)."""
+    return torch.diag_embed(torch.exp(0.5 * logvar_c)) + torch.tril(tril_c, diagonal=-1)
+
+
 def component_factors(logvar_c, tril_c):
     """Inverse Cholesky factors A_c = L_c^-1 (K, M, M) of full-covariance components.
 
     L_c = diag(exp(logvar_c / 2)) + strictly-lower(tril_c), Sigma_c = L_c L_c^T, so
     log |Sigma_c| = sum(logvar_c) and (v^T Sigma_c^-1 v) = |A_c v|^2.
     """
-    L = torch.diag_embed(torch.exp(0.5 * logvar_c)) + torch.tril(tril_c, diagonal=-1)
+    L = _cholesky(logvar_c, tril_c)
     eye = torch.eye(L.shape[-1], dtype=L.dtype, device=L.device).expand_as(L)
     return torch.linalg.solve_triangular(L, eye, upper=False)
+
+
+def _mahalanobis(A, z, mu_c):
+    """(z_n - mu_k)^T Sigma_k^-1 (z_n - mu_k) for every row and component, (n, K), from A_c."""
+    w = torch.einsum("kij,nkj->nki", A, z[:, None, :] - mu_c[None])
+    return (w ** 2).sum(2)
 
 
 def elbo_terms(x, out, mu_q, logvar_q, gamma, log_pi, mu_c, logvar_c, *,
@@ -198,10 +209,9 @@ def elbo_terms(x, out, mu_q, logvar_q, gamma, log_pi, mu_c, logvar_c, *,
         e_log_pz = -0.5 * (LOG2PI + logvar_c[None] + quad).sum(2)
     else:  # -1/2 [M log 2pi + log|S| + tr(S^-1 diag var_q) + (mu_q - mu_c)^T S^-1 (mu_q - mu_c)]
         A = component_factors(logvar_c, tril_c)
-        w = torch.einsum("kij,nkj->nki", A, mu_q[:, None, :] - mu_c[None])
         trace = var_q @ (A ** 2).sum(1).T
         e_log_pz = -0.5 * (mu_c.shape[1] * LOG2PI + logvar_c.sum(1)[None] + trace
-                           + (w ** 2).sum(2))
+                           + _mahalanobis(A, mu_q, mu_c))
     prior = (gamma * e_log_pz).sum(1)
     log_gamma = torch.log(gamma.clamp_min(1e-12))
     cat = (gamma * (log_pi - log_gamma)).sum(1)
@@ -215,8 +225,8 @@ def log_gaussians(z, mu_c, logvar_c, tril_c=None):
     if tril_c is None:
         return -0.5 * (LOG2PI + logvar_c[None] + (z[:, None, :] - mu_c[None]) ** 2
                        / logvar_c.exp()[None]).sum(2)
-    w = torch.einsum("kij,nkj->nki", component_factors(logvar_c, tril_c), z[:, None, :] - mu_c[None])
-    return -0.5 * (mu_c.shape[1] * LOG2PI + logvar_c.sum(1)[None] + (w ** 2).sum(2))
+    A = component_factors(logvar_c, tril_c)
+    return -0.5 * (mu_c.shape[1] * LOG2PI + logvar_c.sum(1)[None] + _mahalanobis(A, z, mu_c))
 
 
 def analytic_posterior(z, log_pi, mu_c, logvar_c, tril_c=None):
@@ -408,7 +418,7 @@ class _Nets:
         """Sigma_c (K, M, M)."""
         if self.tril_c is None:
             return torch.diag_embed(self.logvar_c.exp())
-        L = torch.diag_embed(torch.exp(0.5 * self.logvar_c)) + torch.tril(self.tril_c, diagonal=-1)
+        L = _cholesky(self.logvar_c, self.tril_c)
         return L @ L.transpose(1, 2)
 
     def modules(self):

@@ -44,13 +44,6 @@ COUNTS_INNER_FOLDS = 5
 def _neural_names() -> tuple:
     return ("base", "gcn-sum", "gcn-mean-sum", "gin", "gine", "community")
 
-
-def _edge_dim(graphs) -> int | None:
-    """Width of the graphs' ``edge_attr`` (None when they carry none)."""
-    ea = getattr(graphs[0], "edge_attr", None) if len(graphs) else None
-    return None if ea is None else int(ea.shape[1])
-
-
 MODEL_CHOICES = BASELINES + _neural_names()
 
 
@@ -304,7 +297,7 @@ def _run_task(graphs, y, task, *, models, config, model_params, n_threads, want_
     neural = [m for m in models if m not in BASELINES]
     if neural:
         from graphclust.gnn._deps import torch_threads
-        from graphclust.gnn.models import build_model
+        from graphclust.gnn.models import build_model, edge_dim_of
         from graphclust.gnn.training import predict_logits, seeded, train_model
     else:
         from contextlib import nullcontext
@@ -312,7 +305,7 @@ def _run_task(graphs, y, task, *, models, config, model_params, n_threads, want_
         def torch_threads(_):
             return nullcontext()
     n_features = int(graphs[0].x.shape[1])
-    edge_dim = _edge_dim(graphs)
+    edge_dim = edge_dim_of(graphs) if neural else None
     n_classes = int(y.max()) + 1
     rows, example = [], None
     with torch_threads(n_threads):

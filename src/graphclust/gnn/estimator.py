@@ -151,8 +151,7 @@ class GraphClassifier:
         from sklearn.model_selection import train_test_split
 
         from graphclust.gnn._deps import torch_threads
-        from graphclust.gnn.cv import _edge_dim
-        from graphclust.gnn.models import build_model
+        from graphclust.gnn.models import build_model, edge_dim_of
         from graphclust.gnn.training import TrainConfig, seeded, train_model
 
         check_choice(self.model, "model", _NEURAL)
@@ -185,7 +184,7 @@ class GraphClassifier:
         with torch_threads(self.n_threads):
             with seeded(seed):
                 self.model_ = build_model(self.model, self.n_features_in_, int(self.classes_.size),
-                                          edge_dim=_edge_dim(data), **self._model_params())
+                                          edge_dim=edge_dim_of(data), **self._model_params())
             self.fit_result_ = train_model(self.model_, [data[i] for i in tr],
                                            [data[i] for i in va], config, seed=seed)
         return self

@@ -36,7 +36,8 @@ torch = require("torch")
 _pyg_nn = require("torch_geometric.nn")
 _pyg_utils = require("torch_geometric.utils")
 
-__all__ = ["READOUTS", "NEURAL_MODELS", "GCN", "GIN", "CommunityGCN", "build_model", "readout"]
+__all__ = ["READOUTS", "NEURAL_MODELS", "GCN", "GIN", "CommunityGCN", "build_model",
+           "edge_dim_of", "readout"]
 
 READOUTS = ("mean", "sum", "mean+sum")
 #: message-passing layers: "gcn" ignores edge features, "gine" (GIN with edge features, Hu et
@@ -306,6 +307,13 @@ NEURAL_MODELS = {
     "gine": (GIN, {"conv": "gine"}),
     "community": (CommunityGCN, {}),
 }
+
+
+def edge_dim_of(graphs) -> int | None:
+    """Width of the graphs' ``edge_attr`` (None when they carry none): ``build_model``'s
+    ``edge_dim``."""
+    ea = getattr(graphs[0], "edge_attr", None) if len(graphs) else None
+    return None if ea is None else int(ea.shape[1])
 
 
 def build_model(name: str, in_channels: int, num_classes: int, edge_dim: int | None = None,
