@@ -41,6 +41,7 @@ def test_cli_end_to_end(blobs_csv, tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["command"] == "vcc" and summary["preset"] == "fast"
     assert summary["parameters"]["hidden"] == [256, 256, 512]
+    assert summary["parameters"]["bps_weight"] == 0.1  # the preset's, not the paper's 1
     assert summary["metrics"]["ari"] >= 0.95
     assert len(summary["history"]) == summary["n_epochs"] <= 12
     assert np.load(out / "embedding.npy").shape == (240, 10)  # the fast preset: 10-D latent
@@ -53,9 +54,12 @@ def test_cli_resume_and_ablation_flags(blobs_csv, tmp_path):
     out = tmp_path / "out"
     args = [path, "-k", "3", "--truth", "species", "--out", out, "--no-plots",
             "--no-contraction", "--no-expansion", "--bps-repulsion", "negatives",
-            "--init", "spectral", "--checkpoint", tmp_path / "ck.pt", *FAST]
+            "--init", "spectral", "--bps-weight", "0.5", "--lr-schedule", "linear",
+            "--checkpoint", tmp_path / "ck.pt", *FAST]
     assert run_cli(*args) == 0
     first = json.loads((out / "summary.json").read_text())
+    assert first["parameters"]["bps_weight"] == 0.5
+    assert first["parameters"]["lr_schedule"] == "linear"
     assert first["parameters"]["contraction"] is False and first["parameters"]["expansion"] is False
     assert first["parameters"]["bps_repulsion"] == "negatives"
     assert first["parameters"]["init"] == "spectral"

@@ -192,6 +192,17 @@ def test_presets():
     fast = VCC.preset("fast")
     assert fast.latent_dim == 10 and fast.bps_repulsion == "negatives"
     assert fast.edges_per_epoch == "10n" and fast.epochs == 40
+    assert fast.similarity == "umap" and fast.init == "spectral"
+    assert fast.lr_schedule == "linear" and fast.bps_weight == 0.1
+    assert m.bps_weight == 1.0 and m.lr_schedule == "constant"  # the paper's weights and step
+
+
+def test_bad_bps_weight_and_schedule(blobs3):
+    X, _ = blobs3
+    with pytest.raises(GraphclustError, match="bps_weight"):
+        VCC(3, bps_weight=-1.0, **TINY).fit(X)
+    with pytest.raises(GraphclustError, match="lr_schedule must be one of"):
+        VCC(3, lr_schedule="cosine", **TINY).fit(X)
 
 
 @pytest.mark.parametrize("spec, draws", [("auto", 300), ("2.5n", 750), (128, 128)])
@@ -224,14 +235,16 @@ def test_missing_torch_names_the_extra():
     assert "pip install 'graphclust[deep]'" in out.stdout, out.stdout + out.stderr
 
 
-def test_bps_negatives_step_matches_hand_computation(blobs3):
-    """bps_repulsion="negatives": L_bps = mean_{E-} d - negative_rate * mean_neg log(1 - e^-d)."""
+@pytest.mark.parametrize("weight", [1.0, 0.1])
+def test_bps_negatives_step_matches_hand_computation(blobs3, weight):
+    """bps_repulsion="negatives": L_bps = mean_{E-} d - negative_rate * mean_neg log(1 - e^-d),
+    and the step's loss is bps_weight * L_bps (L_c and L_e off)."""
     from graphclust.deep.vcc import _VCCTask, latent_graph
 
     X, _ = blobs3
     X = X.astype(np.float32)
     est = VCC(3, hidden=(8,), batch_size=16, contraction=False, expansion=False,
-              bps_repulsion="negatives", negative_rate=5, n_jobs=1)
+              bps_repulsion="negatives", negative_rate=5, bps_weight=weight, n_jobs=1)
     est._validate(X)
     graph = latent_graph(X, 10, random_state=0, n_jobs=1)
     task = _VCCTask(est, X, graph, torch.device("cpu"), {"init": 1, "sample": 2, "kmeans": 3}, "fp")
@@ -252,6 +265,7 @@ def test_bps_negatives_step_matches_hand_computation(blobs3):
     expected = d_pos.mean() - 5 * np.log(-np.expm1(-neg)).mean()
     out = task.step(0, 0)
     assert float(out["bps"]) == pytest.approx(expected, rel=1e-4)
+    assert float(out["loss"]) == pytest.approx(weight * expected, rel=1e-4)
     assert float(out["expansion"]) == 0.0 and float(out["contraction"]) == 0.0
 
 
@@ -293,3 +307,32 @@ def test_spectral_init_regresses_the_layout_and_is_reproducible(blobs3):
     with pytest.raises(GraphclustError, match="more than latent_dim"):
         VCC(2, init="spectral", latent_dim=5, n_neighbors=2, **TINY).fit(X[:6])
     assert spectral_layout(a.graph_, 2, random_state=0).shape == (X.shape[0], 2)
+
+
+def test_linear_lr_schedule_anneals_and_resumes(blobs3, tmp_path, monkeypatch):
+    import graphclust.deep.vcc as vcc_mod
+
+    X, y = blobs3
+    params = dict(TINY, tol=0, random_state=2, checkpoint_every=100, lr_schedule="linear")
+    lrs = []
+    original = vcc_mod._VCCTask.begin_epoch
+
+    def spy(task, epoch):
+        original(task, epoch)
+        lrs.append([g["lr"] for g in task.optimizer.param_groups])
+
+    with monkeypatch.context() as m:
+        m.setattr(vcc_mod._VCCTask, "begin_epoch", spy)
+        model = VCC(3, **params).fit(X, y)
+    E, lr = params["epochs"], params.get("lr", 1e-3)
+    expected = [lr * (1 - e / E) for e in range(E)]
+    np.testing.assert_allclose([g[0] for g in lrs], expected)
+    assert all(len(set(g)) == 1 for g in lrs)  # the centres follow the same schedule
+    assert adjusted_rand_index(y, model.labels_) >= 0.95
+    # the schedule depends on the epoch only, so an interrupted run resumes to the same result
+    ck = tmp_path / "vcc.pt"
+    with pytest.raises(KeyboardInterrupt):
+        VCC(3, checkpoint=ck, callbacks=[_Interrupt(E // 2)], **params).fit(X)
+    resumed = VCC(3, checkpoint=ck, **params).fit(X, resume=True)
+    np.testing.assert_array_equal(resumed.labels_, model.labels_)
+    np.testing.assert_array_equal(resumed.embedding_, model.embedding_)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 
+from graphclust._argtypes import nonneg_float as _non_negative_float
 from graphclust._argtypes import positive_float as _positive_float
 from graphclust._argtypes import positive_int as _positive_int
 from graphclust.deep._cli_common import (add_run_arguments, finish, fit_from_args, plot_outputs,
@@ -49,7 +50,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=PRESETS, default="default",
                    help="parameter set: default, paper (softmax(-D) as written, 100 epochs) or "
                         "fast (the best CPU setting measured: narrower network, 10-D latent, "
-                        "UMAP-style L_bps, 10 passes per epoch, 40 epochs)")
+                        "UMAP's curve, spectral start, annealed step, UMAP-style L_bps at "
+                        "weight 0.1, 10 passes per epoch, 40 epochs)")
     p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs")
     p.add_argument("--latent-dim", type=_positive_int, default=None, help="dimension of the latent space (2 for plots)")
     p.add_argument("--n-neighbors", type=_positive_int, default=None, help="M, neighbours per point in the latent graph")
@@ -62,6 +64,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--bps-repulsion", choices=["pair", "negatives"], default=None,
                    help="L_bps repulsion on the E- edge itself (pair, eq. 5) or on random non-edges "
                         "(negatives, UMAP-style)")
+    p.add_argument("--bps-weight", type=_non_negative_float, default=None,
+                   help="weight of L_bps in the total loss (the paper: 1)")
+    p.add_argument("--lr-schedule", choices=["constant", "linear"], default=None,
+                   help="constant step size (the paper) or annealed linearly to 0 (UMAP)")
     p.add_argument("--init", choices=["random", "spectral"], default=None,
                    help="how the network starts: random weights (default) or fitted to the "
                         "spectral layout of the latent graph first")
@@ -81,7 +87,8 @@ def _params_from_args(args) -> dict:
     flags = {"epochs": args.epochs, "latent_dim": args.latent_dim, "n_neighbors": args.n_neighbors,
              "temperature": args.temperature, "batch_size": args.batch_size, "lr": args.lr,
              "optimizer": args.optimizer, "similarity": args.similarity, "tol": args.tol,
-             "knn_method": args.knn_method, "bps_repulsion": args.bps_repulsion, "init": args.init}
+             "knn_method": args.knn_method, "bps_repulsion": args.bps_repulsion, "init": args.init,
+             "bps_weight": args.bps_weight, "lr_schedule": args.lr_schedule}
     params.update({k: v for k, v in flags.items() if v is not None})
     if args.no_contraction:
         params["contraction"] = False

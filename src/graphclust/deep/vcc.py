@@ -22,7 +22,8 @@ The method, with the decisions the paper leaves open (see ``docs/vcc.md`` for th
                    L_e   = -mean over (edge endpoint, uniform random node) pairs that are not
                            edges of log(1 - F°)
                    L_clu = KL(P || Q), Q Student-t to learnable centres C, P the DEC target
-                   L = L_bps + L_c + L_e + beta L_clu, beta = gamma * epoch (0-based)
+                   L = w L_bps + L_c + L_e + beta L_clu, beta = gamma * epoch (0-based),
+                   w = bps_weight (1 in the paper)
     one step       batch_size edges from E-, batch_size from E+, negative_nodes uniform nodes;
                    all endpoints go through the MLP in one forward pass.
     one epoch      edges_per_epoch draws from each of E- and E+ ("auto" = n_samples, i.e. about
@@ -81,6 +82,7 @@ DISTANCES = ("euclidean", "sqeuclidean")
 TARGET_UPDATES = ("epoch", "batch")
 BPS_REPULSIONS = ("pair", "negatives")
 INITS = ("random", "spectral")
+LR_SCHEDULES = ("constant", "linear")
 #: span of every coordinate of the spectral layout (UMAP's convention: each axis spans 10)
 _SPECTRAL_SPAN = 10.0
 #: UMAP's curve 1 / (1 + a d^(2b)) for min_dist = 0.1, spread = 1 (UMAP's defaults).
@@ -95,12 +97,14 @@ VCC_PRESETS = {
     "paper": dict(latent_dim=2, hidden=(500, 500, 2000), n_neighbors=10, temperature=1.0,
                   batch_size=200, lr=0.01, momentum=0.9, weight_decay=5e-4, gamma=0.01,
                   epochs=100),
-    # The best setting measured within the CPU budget (MNIST-test: ACC 0.79 / NMI 0.80 in 13 min
-    # on 2 cores; benchmarks/RESULTS_vcc.md): a narrower network, a 10-D latent space,
-    # UMAP-style L_bps (negatives) and 10 passes over the points per epoch.
+    # The best setting measured within the CPU budget (benchmarks/RESULTS_vcc.md, Addendum 8):
+    # a narrower network, a 10-D latent space, UMAP-style L_bps (negatives) at a tenth of the
+    # paper's weight, UMAP's similarity curve, the spectral start, the step size annealed to 0,
+    # and 10 passes over the points per epoch.
     "fast": dict(latent_dim=10, hidden=(256, 256, 512), n_neighbors=10, temperature="auto",
-                 bps_repulsion="negatives", batch_size=256, lr=0.01, momentum=0.9,
-                 weight_decay=5e-4, gamma=0.01, edges_per_epoch="10n", epochs=40),
+                 similarity="umap", bps_repulsion="negatives", bps_weight=0.1, init="spectral",
+                 batch_size=256, lr=0.01, lr_schedule="linear", momentum=0.9, weight_decay=5e-4,
+                 gamma=0.01, edges_per_epoch="10n", epochs=40),
 }
 
 
@@ -348,7 +352,17 @@ class _VCCTask:
     def beta(self, epoch: int) -> float:
         return self.est.gamma * epoch if self.centres is not None else 0.0
 
+    def lr_at(self, epoch: int) -> float:
+        """The step size of ``epoch``: ``lr``, or with ``lr_schedule="linear"`` lr (1 - epoch /
+        epochs), UMAP's annealing, so that the layout settles instead of jittering at the end."""
+        if self.est.lr_schedule == "constant":
+            return self.est.lr
+        return self.est.lr * max(0.0, 1.0 - epoch / self.est.epochs)
+
     def begin_epoch(self, epoch: int) -> None:
+        lr = self.lr_at(epoch)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         self.model.train()
 
     def _draw(self, cum, total, size):
@@ -408,7 +422,7 @@ class _VCCTask:
         # many pairs as the edges it goes with, so its per-edge mean is weighted by that factor
         # (the batch's pairs are a lower-variance estimate of the same expectation).
         exp_w = est.negative_rate * (2 if use_c else 1) if est.reduction == "mean" else 1.0
-        loss = bps + con + exp_w * exp_
+        loss = est.bps_weight * bps + con + exp_w * exp_
         out = {"bps": bps.detach(), "contraction": con.detach(), "expansion": exp_.detach()}
         if self.centres is not None:
             beta = self.beta(epoch)
@@ -535,6 +549,10 @@ class VCC(ClusterMixin, BaseEstimator):
         sampling" suggests: the E- edge attracts (log F°) and ``negative_rate`` random non-edges
         per E- edge repel (log(1 - F°)). Matters most for the ablation without L_c and L_e,
         where "pair" leaves no force between non-neighbours.
+    bps_weight : float, default=1.0
+        Weight w of L_bps in L = w L_bps + L_c + L_e + beta L_clu (the paper: 1). On MNIST-test
+        L_bps pulls the clusters' weak boundary edges together and merges touching digits;
+        see the ``fast`` preset and benchmarks/RESULTS_vcc.md for the measurements.
     contraction, expansion : bool, default=True
         Switch L_c and L_e off for the paper's ablation.
     batch_size : int, default=200
@@ -552,6 +570,11 @@ class VCC(ClusterMixin, BaseEstimator):
         300-1,000 points of 3-5 Gaussian blobs the latent cloud kept spreading and, once the
         centres existed, every point fell into one cluster (ARI 0 on 2 of 3 sets), while 1e-3
         separated all three (ARI 1.0).
+    lr_schedule : {"constant", "linear"}, default="constant"
+        "constant": ``lr`` throughout (the paper). "linear": ``lr * (1 - epoch / epochs)``,
+        annealed to 0 as UMAP anneals its layout, so the embedding settles at the end instead of
+        jittering between epochs (an epoch-wise set of the optimiser's step size, so a resumed
+        fit follows the same schedule).
     gamma : float, default=0.01
         beta = gamma * epoch weights the clustering loss.
     warmup_epochs : int, default=10
@@ -614,12 +637,13 @@ class VCC(ClusterMixin, BaseEstimator):
 
     def __init__(self, n_clusters=10, *, latent_dim=2, hidden=(500, 500, 2000), n_neighbors=10,
                  knn_method="auto", temperature="auto", max_rate=100, similarity="exp",
-                 distance="euclidean", bps_repulsion="pair", contraction=True, expansion=True, batch_size=200,
-                 negative_nodes="auto", negative_rate=5, edges_per_epoch="auto", epochs=100, optimizer="sgd",
-                 lr=1e-3, momentum=0.9,
-                 weight_decay=5e-4, gamma=0.01, warmup_epochs=10, n_init=10, target_update="epoch",
-                 reduction="mean", input_scale="auto", init="random", init_epochs=20, tol=1e-3,
-                 patience=5, min_cluster_epochs=10, device="auto", n_jobs=None, random_state=None,
+                 distance="euclidean", bps_repulsion="pair", bps_weight=1.0, contraction=True,
+                 expansion=True, batch_size=200, negative_nodes="auto", negative_rate=5,
+                 edges_per_epoch="auto", epochs=100, optimizer="sgd", lr=1e-3,
+                 lr_schedule="constant", momentum=0.9, weight_decay=5e-4, gamma=0.01,
+                 warmup_epochs=10, n_init=10, target_update="epoch", reduction="mean",
+                 input_scale="auto", init="random", init_epochs=20, tol=1e-3, patience=5,
+                 min_cluster_epochs=10, device="auto", n_jobs=None, random_state=None,
                  checkpoint=None, checkpoint_every=5, callbacks=None):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
@@ -631,6 +655,7 @@ class VCC(ClusterMixin, BaseEstimator):
         self.similarity = similarity
         self.distance = distance
         self.bps_repulsion = bps_repulsion
+        self.bps_weight = bps_weight
         self.contraction = contraction
         self.expansion = expansion
         self.batch_size = batch_size
@@ -640,6 +665,7 @@ class VCC(ClusterMixin, BaseEstimator):
         self.epochs = epochs
         self.optimizer = optimizer
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.gamma = gamma
@@ -687,6 +713,7 @@ class VCC(ClusterMixin, BaseEstimator):
         check_choice(self.similarity, "similarity", SIMILARITIES)
         check_choice(self.distance, "distance", DISTANCES)
         check_choice(self.bps_repulsion, "bps_repulsion", BPS_REPULSIONS)
+        check_float(self.bps_weight, "bps_weight", low=0.0)
         check_int(self.batch_size, "batch_size", low=1)
         if self.negative_nodes != "auto":
             check_int(self.negative_nodes, "negative_nodes", low=1)
@@ -699,6 +726,7 @@ class VCC(ClusterMixin, BaseEstimator):
         check_int(self.epochs, "epochs", low=1)
         check_choice(self.optimizer, "optimizer", ("sgd", "adam"))
         check_float(self.lr, "lr", low=0.0, low_open=True)
+        check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
         check_float(self.momentum, "momentum", low=0.0, high=1.0)
         check_float(self.weight_decay, "weight_decay", low=0.0)
         check_float(self.gamma, "gamma", low=0.0)
