@@ -55,11 +55,13 @@ def test_cli_resume_and_ablation_flags(blobs_csv, tmp_path):
     args = [path, "-k", "3", "--truth", "species", "--out", out, "--no-plots",
             "--no-contraction", "--no-expansion", "--bps-repulsion", "negatives",
             "--init", "spectral", "--bps-weight", "0.5", "--lr-schedule", "linear",
+            "--metric", "cosine",
             "--checkpoint", tmp_path / "ck.pt", *FAST]
     assert run_cli(*args) == 0
     first = json.loads((out / "summary.json").read_text())
     assert first["parameters"]["bps_weight"] == 0.5
     assert first["parameters"]["lr_schedule"] == "linear"
+    assert first["parameters"]["metric"] == "cosine"
     assert first["parameters"]["contraction"] is False and first["parameters"]["expansion"] is False
     assert first["parameters"]["bps_repulsion"] == "negatives"
     assert first["parameters"]["init"] == "spectral"

@@ -336,3 +336,22 @@ def test_linear_lr_schedule_anneals_and_resumes(blobs3, tmp_path, monkeypatch):
     resumed = VCC(3, checkpoint=ck, **params).fit(X, resume=True)
     np.testing.assert_array_equal(resumed.labels_, model.labels_)
     np.testing.assert_array_equal(resumed.embedding_, model.embedding_)
+
+
+def test_cosine_metric_builds_the_graph_on_unit_rows(blobs3):
+    X, _ = blobs3
+    params = dict(TINY, epochs=1, warmup_epochs=1, tol=0, random_state=0)
+    cos = VCC(3, metric="cosine", **params).fit(X)
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    ref = VCC(3, **params).fit(unit)
+    np.testing.assert_array_equal(cos.graph_.rows, ref.graph_.rows)
+    np.testing.assert_array_equal(cos.graph_.cols, ref.graph_.cols)
+    np.testing.assert_allclose(cos.graph_.weights, ref.graph_.weights)
+    # ... while the network still sees X itself
+    assert not np.array_equal(cos.embedding_, ref.embedding_)
+    Z = X.copy()
+    Z[5] = 0.0
+    with pytest.raises(GraphclustError, match="all-zero rows"):
+        VCC(3, metric="cosine", **params).fit(Z)
+    with pytest.raises(GraphclustError, match="metric must be one of"):
+        VCC(3, metric="manhattan", **params).fit(X)

@@ -55,6 +55,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs")
     p.add_argument("--latent-dim", type=_positive_int, default=None, help="dimension of the latent space (2 for plots)")
     p.add_argument("--n-neighbors", type=_positive_int, default=None, help="M, neighbours per point in the latent graph")
+    p.add_argument("--metric", choices=["euclidean", "cosine"], default=None,
+                   help="distance of the latent graph's kNN search (default euclidean)")
     p.add_argument("--temperature", type=_temperature, default=None, help="softmax temperature, or 'auto'")
     p.add_argument("--batch-size", type=_positive_int, default=None, help="edges per step from each of E- and E+")
     p.add_argument("--lr", type=_positive_float, default=None, help="learning rate")
@@ -88,7 +90,8 @@ def _params_from_args(args) -> dict:
              "temperature": args.temperature, "batch_size": args.batch_size, "lr": args.lr,
              "optimizer": args.optimizer, "similarity": args.similarity, "tol": args.tol,
              "knn_method": args.knn_method, "bps_repulsion": args.bps_repulsion, "init": args.init,
-             "bps_weight": args.bps_weight, "lr_schedule": args.lr_schedule}
+             "bps_weight": args.bps_weight, "lr_schedule": args.lr_schedule,
+             "metric": args.metric}
     params.update({k: v for k, v in flags.items() if v is not None})
     if args.no_contraction:
         params["contraction"] = False

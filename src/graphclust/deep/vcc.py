@@ -3,7 +3,8 @@ Regularization for Very Compact Clusters").
 
 The method, with the decisions the paper leaves open (see ``docs/vcc.md`` for the reasons)::
 
-    latent graph   kNN (M = n_neighbors) in the input space, built once, never rebuilt;
+    latent graph   kNN (M = n_neighbors) in the input space (Euclidean, or cosine with
+                   metric="cosine"), built once, never rebuilt;
                    F_i: = softmax(-D_i: / tau)   (tau = temperature; "auto" = median over rows of
                    D_iM - D_i1, which is ~1.0 on MNIST scaled to [0, 1], the paper's setting)
                    F~_ij = F_ij + F_ji - F_ij F_ji                    (fuzzy union, i < j kept)
@@ -78,6 +79,7 @@ __all__ = ["VCC", "VCC_PRESETS", "LatentGraph", "latent_graph", "sampling_rates"
            "similarity_logs", "vcc_losses", "soft_assignment", "target_distribution"]
 
 SIMILARITIES = ("exp", "umap", "student")
+METRICS = ("euclidean", "cosine")
 DISTANCES = ("euclidean", "sqeuclidean")
 TARGET_UPDATES = ("epoch", "batch")
 BPS_REPULSIONS = ("pair", "negatives")
@@ -532,6 +534,11 @@ class VCC(ClusterMixin, BaseEstimator):
         M, neighbours per point in the latent graph (the paper: 10; 70 for text).
     knn_method : str, default="auto"
         graphclust's kNN method (exact below 15,000 points, NN-descent above).
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        Distance of the latent graph's kNN search and of D in F_i: = softmax(-D_i: / tau):
+        Euclidean on X as given (the paper's default), or cosine, i.e. Euclidean on the rows of
+        X scaled to unit length (the network still sees X). On MNIST-test the 10 nearest
+        neighbours share the label 91.1 % of the time by Euclidean and 92.4 % by cosine.
     temperature : float or "auto", default="auto"
         Softmax temperature tau in F_i: = softmax(-D_i: / tau). 1.0 is the paper's literal
         softmax(-D); "auto" is the median spread D_iM - D_i1 (about 1.0 on MNIST in [0, 1],
@@ -636,7 +643,8 @@ class VCC(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters=10, *, latent_dim=2, hidden=(500, 500, 2000), n_neighbors=10,
-                 knn_method="auto", temperature="auto", max_rate=100, similarity="exp",
+                 knn_method="auto", metric="euclidean", temperature="auto", max_rate=100,
+                 similarity="exp",
                  distance="euclidean", bps_repulsion="pair", bps_weight=1.0, contraction=True,
                  expansion=True, batch_size=200, negative_nodes="auto", negative_rate=5,
                  edges_per_epoch="auto", epochs=100, optimizer="sgd", lr=1e-3,
@@ -650,6 +658,7 @@ class VCC(ClusterMixin, BaseEstimator):
         self.hidden = hidden
         self.n_neighbors = n_neighbors
         self.knn_method = knn_method
+        self.metric = metric
         self.temperature = temperature
         self.max_rate = max_rate
         self.similarity = similarity
@@ -710,6 +719,7 @@ class VCC(ClusterMixin, BaseEstimator):
             check_float(self.temperature, "temperature", low=0.0, low_open=True)
         if self.max_rate is not None:
             check_int(self.max_rate, "max_rate", low=1)
+        check_choice(self.metric, "metric", METRICS)
         check_choice(self.similarity, "similarity", SIMILARITIES)
         check_choice(self.distance, "distance", DISTANCES)
         check_choice(self.bps_repulsion, "bps_repulsion", BPS_REPULSIONS)
@@ -748,6 +758,18 @@ class VCC(ClusterMixin, BaseEstimator):
                 "and there is nothing to cluster. Check the input.")
         self._hidden = hidden
         return X
+
+    def _graph_points(self, X: np.ndarray) -> np.ndarray:
+        """The points the latent graph's kNN search sees: X, or X's rows at unit length."""
+        if self.metric == "euclidean":
+            return X
+        norms = np.linalg.norm(X, axis=1)
+        zero = np.flatnonzero(norms == 0)
+        if zero.size:
+            raise GraphclustError(
+                f"metric='cosine' is undefined for all-zero rows ({zero.size} of them, e.g. row "
+                f"{int(zero[0])}); drop those rows or use metric='euclidean'.")
+        return X / norms[:, None]
 
     def _input_transform(self, X: np.ndarray):
         spec = self.input_scale
@@ -798,7 +820,8 @@ class VCC(ClusterMixin, BaseEstimator):
         self.input_scale_ = float(scale)
         with torch_runtime(self.n_jobs, device=device):
             with _progress.stage("vcc: latent graph", timings):
-                graph = latent_graph(X, self.n_neighbors, temperature=self.temperature,
+                graph = latent_graph(self._graph_points(X), self.n_neighbors,
+                                     temperature=self.temperature,
                                      knn_method=self.knn_method, random_state=seeds["knn"],
                                      n_jobs=self.n_jobs)
             self.graph_ = graph
