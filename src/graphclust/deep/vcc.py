@@ -601,8 +601,10 @@ class VCC(ClusterMixin, BaseEstimator):
         training, the network is regressed onto the spectral layout of the latent graph (the
         eigenvectors 2..latent_dim+1 of its normalised Laplacian, each axis scaled to span 10,
         UMAP's initial layout), so the global arrangement of the clusters starts from the
-        graph rather than from random weights. Measured on MNIST-test (``fast`` preset): ACC
-        0.795 against 0.790 (benchmarks/RESULTS_vcc.md), so it is an option, not the default.
+        graph rather than from random weights. On MNIST-test it helps only together with the
+        annealed step and a lighter L_bps (the ``fast`` preset): with the paper's constant step
+        and weights VCC's loss rearranges the layout within a few epochs (0.795 against 0.790;
+        benchmarks/RESULTS_vcc.md, Addenda 6 and 8).
     init_epochs : int, default=20
         Passes over the points for the spectral regression (``init="spectral"`` only).
     tol : float, default=1e-3
@@ -644,10 +646,9 @@ class VCC(ClusterMixin, BaseEstimator):
 
     def __init__(self, n_clusters=10, *, latent_dim=2, hidden=(500, 500, 2000), n_neighbors=10,
                  knn_method="auto", metric="euclidean", temperature="auto", max_rate=100,
-                 similarity="exp",
-                 distance="euclidean", bps_repulsion="pair", bps_weight=1.0, contraction=True,
-                 expansion=True, batch_size=200, negative_nodes="auto", negative_rate=5,
-                 edges_per_epoch="auto", epochs=100, optimizer="sgd", lr=1e-3,
+                 similarity="exp", distance="euclidean", bps_repulsion="pair", bps_weight=1.0,
+                 contraction=True, expansion=True, batch_size=200, negative_nodes="auto",
+                 negative_rate=5, edges_per_epoch="auto", epochs=100, optimizer="sgd", lr=1e-3,
                  lr_schedule="constant", momentum=0.9, weight_decay=5e-4, gamma=0.01,
                  warmup_epochs=10, n_init=10, target_update="epoch", reduction="mean",
                  input_scale="auto", init="random", init_epochs=20, tol=1e-3, patience=5,
