@@ -193,7 +193,7 @@ def test_presets():
     assert fast.latent_dim == 10 and fast.bps_repulsion == "negatives"
     assert fast.edges_per_epoch == "10n" and fast.epochs == 40
     assert fast.similarity == "umap" and fast.init == "spectral"
-    assert fast.lr_schedule == "linear" and fast.bps_weight == 0.1
+    assert fast.lr_schedule == "linear" and fast.bps_weight == 0.1 and fast.warmup_epochs == 20
     assert m.bps_weight == 1.0 and m.lr_schedule == "constant"  # the paper's weights and step
 
 

@@ -51,7 +51,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="parameter set: default, paper (softmax(-D) as written, 100 epochs) or "
                         "fast (the best CPU setting measured: narrower network, 10-D latent, "
                         "UMAP's curve, spectral start, annealed step, UMAP-style L_bps at "
-                        "weight 0.1, 10 passes per epoch, 40 epochs)")
+                        "weight 0.1, 10 passes per epoch, 40 epochs, centres after 20)")
     p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs")
     p.add_argument("--latent-dim", type=_positive_int, default=None, help="dimension of the latent space (2 for plots)")
     p.add_argument("--n-neighbors", type=_positive_int, default=None, help="M, neighbours per point in the latent graph")
