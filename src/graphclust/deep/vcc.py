@@ -765,13 +765,14 @@ class VCC(ClusterMixin, BaseEstimator):
         """The points the latent graph's kNN search sees: X, or X's rows at unit length."""
         if self.metric == "euclidean":
             return X
-        norms = np.linalg.norm(X, axis=1)
-        zero = np.flatnonzero(norms == 0)
+        from graphclust.spectral.embedding import normalize_rows
+
+        zero = np.flatnonzero(~X.any(axis=1))
         if zero.size:
             raise GraphclustError(
                 f"metric='cosine' is undefined for all-zero rows ({zero.size} of them, e.g. row "
                 f"{int(zero[0])}); drop those rows or use metric='euclidean'.")
-        return X / norms[:, None]
+        return normalize_rows(X)
 
     def _input_transform(self, X: np.ndarray):
         spec = self.input_scale
