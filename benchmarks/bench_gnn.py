@@ -65,7 +65,8 @@ def _run(args, argv) -> dict:
               "versions": {"torch": __import__("torch").__version__,
                            "torch_geometric": __import__("torch_geometric").__version__},
               "jobs": args.jobs, "folds": args.folds, "seeds": args.seeds,
-              "split_seed": args.split_seed, "train": dict(config.__dict__),
+              "split_seed": args.split_seed, "inner_folds": args.inner_folds,
+              "train": dict(config.__dict__),
               "hidden": args.hidden, "community_params": community,
               "edge_features": bool(args.edge_features), "models": {}}
     for m in models:
@@ -73,8 +74,8 @@ def _run(args, argv) -> dict:
         load_start = _uptime()
         t0 = time.perf_counter()
         res = cross_validate(ds, [m], folds=args.folds, seeds=range(args.seeds),
-                             split_seed=args.split_seed, config=config, model_params=params,
-                             n_jobs=args.jobs)
+                             split_seed=args.split_seed, inner_folds=args.inner_folds,
+                             config=config, model_params=params, n_jobs=args.jobs)
         wall = time.perf_counter() - t0
         load_end = _uptime()
         s = res.summary[m]
@@ -86,6 +87,14 @@ def _run(args, argv) -> dict:
         if args.json is not None:  # after every model, so a long run keeps what it finished
             args.json.write_text(json.dumps(record, indent=1, default=float))
     return record
+
+
+def _selection(rec: dict) -> str:
+    k = rec.get("inner_folds")
+    if not k:
+        return "validation split 10 % of each fold's training graphs"
+    return (f"neural runs are inner-CV ensembles of {k} members (one per stratified inner fold "
+            "of the fold's training graphs, each selecting its epoch on its own inner fold)")
 
 
 def _markdown(records: list[dict]) -> str:
@@ -118,8 +127,7 @@ def _markdown(records: list[dict]) -> str:
     for i, rec in enumerate(records):
         t = rec["train"]
         lines.append(f"Run {i + 1}: {rec['folds']}-fold stratified CV (split seed "
-                     f"{rec['split_seed']}), {rec['seeds']} seeds per fold; validation split 10 % "
-                     f"of each fold's training graphs; at most {t['epochs']} epochs, patience "
+                     f"{rec['split_seed']}), {rec['seeds']} seeds per fold; {_selection(rec)}; at most {t['epochs']} epochs, patience "
                      f"{t['patience']}, Adam lr {t['lr']}, weight decay {t['weight_decay']}, batch "
                      f"{t['batch_size']}, hidden {rec['hidden']}, epoch selected by validation "
                      f"{t.get('select_by', 'accuracy')}; node features: atom type"
@@ -194,6 +202,9 @@ def main(argv=None) -> int:
     ap.add_argument("--edge-features", action="store_true",
                     help="append each atom's bond-type counts to its features (every model)")
     ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--inner-folds", type=int, default=None,
+                    help="neural runs become inner-CV ensembles of this many members "
+                         "(cross_validate(inner_folds=...)) instead of one validation split")
     ap.add_argument("--community-params", default="{}",
                     help="JSON of CommunityGCN parameters (k, similarity, readout, ...)")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes per model")

@@ -52,10 +52,14 @@ def test_edge_features_and_loss_selection_on_mutag(tmp_path, capsys):
     out = tmp_path / "out"
     args = _parse([str(MUTAG), "--model", "counts,gine,community", "--folds", "2", "--seeds", "1",
                    "--epochs", "2", "--patience", "2", "--edge-features", "--select-by", "loss",
-                   "--conv", "gine", "--out", str(out), "-q"])
+                   "--conv", "gine", "--inner-folds", "2", "--out", str(out), "-q"])
     assert args.func(args) == 0
     assert "11 node features" in capsys.readouterr().out  # 7 atom types + 4 bond types
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["inner_folds"] == 2 and "ensemble of 2 members" in summary["protocol"]
+    with open(out / "runs.csv") as fh:
+        runs = list(csv.DictReader(fh))
+    assert {r["members"] for r in runs if r["model"] != "counts"} == {"2"}
     assert summary["dataset"]["node_features"] == 11 and summary["dataset"]["edge_features"]
     assert summary["settings"]["train"]["select_by"] == "loss"
     assert summary["settings"]["model_params"]["community"]["conv"] == "gine"
@@ -71,6 +75,10 @@ def test_run_errors(tmp_path):
     bad = write_tu(tmp_path / "bad", A="1, 2\n2, 9\n")
     args = _parse([str(bad), "--model", "majority", "--out", str(tmp_path / "o2")])
     with pytest.raises(GraphclustError, match=r"TINY_A.txt line 2: node id out of range 1..5"):
+        args.func(args)
+    args = _parse([str(bad), "--model", "majority", "--inner-folds", "1",
+                   "--out", str(tmp_path / "o3")])
+    with pytest.raises(GraphclustError, match=r"--inner-folds must be >= 2"):
         args.func(args)
     (tmp_path / "file").write_text("x")
     args = _parse([str(bad), "--model", "majority", "--out", str(tmp_path / "file")])

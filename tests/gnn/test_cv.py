@@ -102,3 +102,51 @@ def test_counts_baseline_chooses_c_by_inner_cv_like_gridsearch():
     assert C == grid.best_params_["logisticregression__C"]
     assert score == pytest.approx(grid.best_score_)
     np.testing.assert_array_equal(pred, grid.predict(X[50:]))
+
+
+def test_inner_fold_ensemble_is_the_mean_of_its_members_probabilities():
+    """inner_folds=K: K members per run, member j validated on inner fold j, the test graphs
+    classified by the members' mean softmax; rebuilt here by hand from the documented splits."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from graphclust.gnn.cv import _member_seed
+    from graphclust.gnn.models import build_model, edge_dim_of
+    from graphclust.gnn.training import predict_logits, seeded, train_model
+
+    graphs = toy_graphs(8)
+    y = np.array([int(g.y) for g in graphs])
+    res = cross_validate(graphs, ["counts", "base"], folds=2, seeds=(3,), inner_folds=2,
+                         config=FAST)
+    assert res.settings["inner_folds"] == 2 and res.settings["val_fraction"] is None
+    outer = list(StratifiedKFold(2, shuffle=True, random_state=0).split(y, y))
+    for f, (train_idx, test_idx) in enumerate(outer):
+        row = next(r for r in res.runs if r["model"] == "base" and r["fold"] == f)
+        assert row["members"] == 2
+        assert row["n_train"] + row["n_val"] + row["n_test"] == len(graphs)
+        inner = StratifiedKFold(2, shuffle=True, random_state=3 * 1000 + f)
+        proba, vals = 0.0, []
+        for j, (a, b) in enumerate(inner.split(train_idx, y[train_idx])):
+            s = _member_seed(3, j)
+            with seeded(s):
+                m = build_model("base", 3, 2, edge_dim=edge_dim_of(graphs))
+            fit = train_model(m, [graphs[i] for i in train_idx[a]],
+                              [graphs[i] for i in train_idx[b]], FAST, seed=s)
+            vals.append(fit.val_accuracy)
+            proba = proba + predict_logits(m, [graphs[i] for i in test_idx]).softmax(1)
+        pred = proba.argmax(1).numpy()
+        assert row["test_accuracy"] == pytest.approx(float((pred == y[test_idx]).mean()))
+        assert row["val_accuracy"] == pytest.approx(float(np.mean(vals)))
+    # the baselines see the same training graphs as with a validation split
+    single = cross_validate(graphs, ["counts"], folds=2, seeds=(3,), config=FAST)
+    assert [r["test_accuracy"] for r in res.runs if r["model"] == "counts"] == \
+        [r["test_accuracy"] for r in single.runs]
+
+
+@pytest.mark.parametrize("inner, match", [
+    (1, r"inner_folds must be >= 2"),
+    (9, r"inner_folds=9 is more than the 5 training graphs of the smallest class in outer "
+        r"fold 1; use inner_folds <= 5"),
+])
+def test_inner_folds_errors(inner, match):
+    with pytest.raises(GraphclustError, match=match):
+        cross_validate(toy_graphs(10), ["base"], folds=2, inner_folds=inner, config=FAST)

@@ -45,6 +45,29 @@ def test_same_seed_same_predictions():
     np.testing.assert_array_equal(p[0], p[1])
 
 
+def test_inner_fold_ensemble():
+    """inner_folds=3: three members, each validated on its own stratified fold; the
+    probabilities are the members' mean."""
+    graphs = toy_graphs(14)
+    clf = GraphClassifier("base", hidden=16, epochs=20, patience=20, inner_folds=3,
+                          random_state=2).fit(graphs[:20])
+    assert len(clf.models_) == len(clf.fit_results_) == 3 and clf.model_ is clf.models_[0]
+    assert all(np.isfinite(r.val_accuracy) for r in clf.fit_results_)  # each has a val fold
+    from graphclust.gnn.estimator import _with_ids
+    from graphclust.gnn.training import predict_logits
+
+    data = _with_ids(graphs[20:])
+    members = np.stack([torch.softmax(predict_logits(m, data), 1).numpy() for m in clf.models_])
+    np.testing.assert_allclose(clf.predict_proba(graphs[20:]), members.mean(0), rtol=1e-6)
+    assert clf.score(graphs[20:]) == 1.0
+    assert clf.get_params()["inner_folds"] == 3
+    with pytest.raises(GraphclustError, match=r"inner_folds=11 is more than the 10 graphs of "
+                                              r"the smallest class"):
+        GraphClassifier("base", epochs=1, inner_folds=11).fit(graphs[:20])
+    with pytest.raises(GraphclustError, match=r"inner_folds must be >= 2"):
+        GraphClassifier("base", epochs=1, inner_folds=1).fit(graphs[:20])
+
+
 def test_input_errors():
     graphs = toy_graphs(4)
     clf = GraphClassifier(epochs=1)

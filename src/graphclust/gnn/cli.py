@@ -80,6 +80,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of each fold's training graphs held out for validation")
+    p.add_argument("--inner-folds", type=_positive_int, default=None, metavar="K",
+                   help="make every neural run an ensemble of K members, one per stratified "
+                        "inner fold of the outer fold's training graphs (each selects its epoch "
+                        "on its own inner fold; the test graphs get the members' mean "
+                        "probabilities); replaces --val-fraction; K >= 2")
     p.add_argument("--hidden", type=_positive_int, default=64, help="hidden width of every model")
     p.add_argument("--k", type=_positive_int, default=2, help="communities attended (community)")
     p.add_argument("--similarity", choices=["cosine", "neg_sq_euclidean"], default="cosine",
@@ -124,6 +129,8 @@ def run(args) -> int:
     check_float(args.val_fraction, "--val-fraction", low=0.0, low_open=True, high=0.5)
     if args.seed < 0:
         raise GraphclustError(f"--seed must be >= 0, got {args.seed}.")
+    if args.inner_folds is not None and args.inner_folds < 2:
+        raise GraphclustError(f"--inner-folds must be >= 2 (or left out), got {args.inner_folds}.")
 
     from graphclust.gnn.cv import cross_validate, fold_table
     from graphclust.gnn.tu import load_tu_dataset
@@ -146,7 +153,8 @@ def run(args) -> int:
                                    fallback=args.fallback, conv=args.conv)
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     result = cross_validate(ds, args.model, folds=args.folds, seeds=range(args.seeds),
-                            split_seed=args.seed, val_fraction=args.val_fraction, config=config,
+                            split_seed=args.seed, val_fraction=args.val_fraction,
+                            inner_folds=args.inner_folds, config=config,
                             model_params=params, n_threads=args.threads, n_jobs=args.jobs,
                             progress=progress)
 
@@ -157,6 +165,8 @@ def run(args) -> int:
                 "cpu_seconds"]
     if any("community_convergence" in r for r in result.runs):
         run_cols.append("community_convergence")
+    if any("members" in r for r in result.runs):
+        run_cols.append("members")
     if any("C" in r for r in result.runs):
         run_cols.append("C")
     runs = [dict(r, fold=r["fold"] + 1) for r in result.runs]
@@ -179,9 +189,13 @@ def run(args) -> int:
                     "class_values": list(ds.class_values),
                     "edge_features": bool(args.edge_features)},
         "settings": result.settings,
-        "protocol": ("stratified outer folds (split seed); per fold and seed a stratified "
-                     "validation split of the training graphs for early stopping and epoch "
-                     "selection; test fold scored once; fold accuracy = mean over seeds; "
+        "protocol": ("stratified outer folds (split seed); per fold and seed "
+                     + ("a stratified validation split of the training graphs for early "
+                        "stopping and epoch selection" if args.inner_folds is None else
+                        f"an ensemble of {args.inner_folds} members, one per stratified inner "
+                        "fold of the training graphs (each member selects its epoch on its "
+                        "inner fold; test prediction = mean of the members' probabilities)")
+                     + "; test fold scored once; fold accuracy = mean over seeds; "
                      "mean ± std (ddof=0) over folds"),
         "models": {m: {k: v for k, v in s.items()} for m, s in result.summary.items()},
         "paired_comparisons": result.comparisons,

@@ -7,8 +7,17 @@ Protocol (:func:`cross_validate`):
 2. **Inner split**: for every fold and every seed, a stratified ``val_fraction`` of the fold's
    training graphs is held out for model selection and early stopping (a different validation
    split per seed). The test fold is used once, to score the selected model.
+
+   With ``inner_folds=K`` the fold's training graphs are instead split into ``K`` stratified
+   inner folds, and a neural model becomes an **inner-CV ensemble** of ``K`` members: member
+   ``j`` trains on the other ``K - 1`` inner folds and selects its epoch on inner fold ``j``;
+   the test graphs are classified by the mean of the members' class probabilities. Every
+   training graph then serves for model selection once (not 10 % of them), and averaging the
+   members damps the noise of each member's epoch choice. The run's ``val_accuracy`` is the
+   members' mean, i.e. the out-of-fold accuracy over all of the fold's training graphs. It costs
+   ``K`` trainings per run.
 3. **Seeds**: each (fold, seed) is one run with its own initialisation, dropout, batch order and
-   validation split. A fold's accuracy is the mean over its seeds.
+   validation split (or inner folds). A fold's accuracy is the mean over its seeds.
 4. **Summary**: mean ± std over the folds of the per-fold accuracies (std with ``ddof=0``, as in
    the GNN literature's tables); the mean ± std over all runs is also reported.
 5. **Paired comparison** (:func:`paired_comparison`): per-fold differences between two models,
@@ -57,7 +66,9 @@ class CVResult:
         One row per (model, fold, seed): ``model, fold, seed, test_accuracy, val_accuracy,
         val_loss, best_epoch, epochs_run, seconds`` (wall clock), ``cpu_seconds`` (CPU time of
         the process running it), ``n_train, n_val, n_test`` (and ``community_convergence`` for
-        the community model, ``C`` for the counts baseline).
+        the community model, ``C`` for the counts baseline). For an inner-CV ensemble
+        (``inner_folds``) the neural rows add ``members`` and give the members' means of
+        ``val_accuracy, val_loss, best_epoch, epochs_run``; ``n_train, n_val`` are member 0's.
     folds : list of ndarray
         Test indices of each outer fold.
     models : tuple of str
@@ -157,8 +168,8 @@ def _counts_model(X_tr, y_tr, X_va, y_va, X_te, seed: int = 0):
 
 def cross_validate(graphs: Sequence, models: Sequence[str] = ("community",), *, folds: int = 10,
                    seeds: Sequence[int] = (0, 1, 2), split_seed: int = 0,
-                   val_fraction: float = 0.1, config=None, model_params: dict | None = None,
-                   n_threads: int | None = 1, n_jobs: int = 1,
+                   val_fraction: float = 0.1, inner_folds: int | None = None, config=None,
+                   model_params: dict | None = None, n_threads: int | None = 1, n_jobs: int = 1,
                    progress: Callable[[str], None] | None = None) -> CVResult:
     """Run the protocol of the module docstring.
 
@@ -173,6 +184,12 @@ def cross_validate(graphs: Sequence, models: Sequence[str] = ("community",), *, 
     split_seed : int, default 0
         Seed of the outer fold assignment.
     val_fraction : float, default 0.1
+        Share of each fold's training graphs held out for model selection (ignored with
+        ``inner_folds``).
+    inner_folds : int or None, default None
+        ``K >= 2``: each neural run is an ensemble of ``K`` members, one per stratified inner
+        fold of the fold's training graphs (module docstring, step 2). None: one model and one
+        validation split per run.
     config : TrainConfig, optional
     model_params : dict, optional
         ``{model name: {param: value}}`` passed to the model constructors.
@@ -205,6 +222,8 @@ def cross_validate(graphs: Sequence, models: Sequence[str] = ("community",), *, 
         raise GraphclustError(f"seeds repeats a seed: {list(seeds)}; give distinct seeds.")
     split_seed = check_int(split_seed, "split_seed", low=0)
     val_fraction = check_float(val_fraction, "val_fraction", low=0.0, low_open=True, high=0.5)
+    if inner_folds is not None:
+        inner_folds = check_int(inner_folds, "inner_folds", low=2)
     model_params = dict(model_params or {})
     if len(graphs) < folds:
         raise GraphclustError(f"folds={folds} needs at least {folds} graphs; got {len(graphs)}.")
@@ -230,11 +249,24 @@ def cross_validate(graphs: Sequence, models: Sequence[str] = ("community",), *, 
     splits = list(skf.split(np.zeros(len(y)), y))
     tasks = []
     for f, (train_idx, test_idx) in enumerate(splits):
+        if inner_folds is not None:
+            fewest = int(np.bincount(y[train_idx]).min())
+            if fewest < inner_folds:
+                raise GraphclustError(
+                    f"inner_folds={inner_folds} is more than the {fewest} training graphs of the "
+                    f"smallest class in outer fold {f + 1}; use inner_folds <= {fewest}.")
         for seed in seeds:
-            n_val = max(int(round(val_fraction * len(train_idx))), int(classes.size))
-            tr, va = train_test_split(train_idx, test_size=n_val, stratify=y[train_idx],
-                                      random_state=seed * 1000 + f)
-            tasks.append((f, seed, tr, va, test_idx))
+            if inner_folds is None:
+                n_val = max(int(round(val_fraction * len(train_idx))), int(classes.size))
+                members = [tuple(train_test_split(train_idx, test_size=n_val,
+                                                  stratify=y[train_idx],
+                                                  random_state=seed * 1000 + f))]
+            else:
+                inner = StratifiedKFold(n_splits=inner_folds, shuffle=True,
+                                        random_state=seed * 1000 + f)
+                members = [(train_idx[a], train_idx[b])
+                           for a, b in inner.split(np.zeros(len(train_idx)), y[train_idx])]
+            tasks.append((f, seed, members, test_idx))
     job = dict(models=models, config=config, model_params=model_params, n_threads=n_threads)
     runs: list[dict] = []
     example = None
@@ -284,16 +316,28 @@ def cross_validate(graphs: Sequence, models: Sequence[str] = ("community",), *, 
     ref = "community" if "community" in models else models[0]
     comparisons = [paired_comparison(means[ref], means[m], ref, m) for m in models if m != ref]
     settings = {"folds": folds, "seeds": list(seeds), "split_seed": split_seed,
-                "val_fraction": val_fraction, "model_params": model_params,
+                "val_fraction": None if inner_folds else val_fraction,
+                "inner_folds": inner_folds, "model_params": model_params,
                 "train": None if config is None else dict(config.__dict__)}
     return CVResult(runs=runs, folds=[np.asarray(t) for _, t in splits], models=models,
                     seeds=seeds, summary=summary, comparisons=comparisons, example=example,
                     settings=settings)
 
 
+def _member_seed(seed: int, j: int) -> int:
+    """Seed of ensemble member ``j`` of a run with ``seed`` (member 0 keeps the run's seed)."""
+    return int(seed) + 1_000_003 * int(j)
+
+
 def _run_task(graphs, y, task, *, models, config, model_params, n_threads, want_example):
-    """Every model on one (fold, seed): returns (rows, example or None)."""
-    f, seed, tr, va, test_idx = task
+    """Every model on one (fold, seed): returns (rows, example or None).
+
+    ``task`` is ``(fold, seed, members, test_idx)`` where ``members`` lists ``(train, val)``
+    index pairs: one for the validation-split protocol, ``K`` for an inner-CV ensemble. The
+    baselines use the union of the first pair, i.e. all of the fold's training graphs.
+    """
+    f, seed, members, test_idx = task
+    tr, va = members[0]
     neural = [m for m in models if m not in BASELINES]
     if neural:
         from graphclust.gnn._deps import torch_threads
@@ -323,18 +367,31 @@ def _run_task(graphs, y, task, *, models, config, model_params, n_threads, want_
                 row.update(val_accuracy=vacc, best_epoch=None, epochs_run=None, C=C)
             else:
                 params = dict(model_params.get(name, {}))
-                with seeded(seed):
-                    model = build_model(name, n_features, n_classes, edge_dim=edge_dim, **params)
-                fit = train_model(model, [graphs[i] for i in tr], [graphs[i] for i in va],
-                                  config, seed=seed)
                 test_graphs = [graphs[i] for i in test_idx]
-                pred = predict_logits(model, test_graphs).argmax(1).numpy()
-                row.update(val_accuracy=fit.val_accuracy, val_loss=fit.val_loss,
-                           best_epoch=fit.best_epoch, epochs_run=fit.epochs_run)
-                if fit.community_convergence is not None:
-                    row["community_convergence"] = fit.community_convergence
+                fits, proba, first = [], 0.0, None
+                for j, (m_tr, m_va) in enumerate(members):
+                    s = _member_seed(seed, j)
+                    with seeded(s):
+                        model = build_model(name, n_features, n_classes, edge_dim=edge_dim,
+                                            **params)
+                    fits.append(train_model(model, [graphs[i] for i in m_tr],
+                                            [graphs[i] for i in m_va], config, seed=s))
+                    proba = proba + predict_logits(model, test_graphs).softmax(1)
+                    first = model if first is None else first
+                pred = proba.argmax(1).numpy()
+                if len(fits) == 1:
+                    row.update(val_accuracy=fits[0].val_accuracy, val_loss=fits[0].val_loss,
+                               best_epoch=fits[0].best_epoch, epochs_run=fits[0].epochs_run)
+                else:  # members' means; val_accuracy = out-of-fold accuracy on the training graphs
+                    row.update({key: float(np.mean([getattr(r, key) for r in fits]))
+                                for key in ("val_accuracy", "val_loss", "best_epoch",
+                                            "epochs_run")}, members=len(fits))
+                rates = [r.community_convergence for r in fits
+                         if r.community_convergence is not None]
+                if rates:
+                    row["community_convergence"] = float(np.mean(rates))
                 if name == "community" and want_example:
-                    example = _example(model, test_graphs, pred)
+                    example = _example(first, test_graphs, pred)
             row["test_accuracy"] = float((pred == y[test_idx]).mean())
             row["seconds"] = time.perf_counter() - t0
             row["cpu_seconds"] = time.process_time() - c0

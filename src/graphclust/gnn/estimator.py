@@ -6,8 +6,11 @@
 >>> clf.score(ds[150:])                                               # doctest: +SKIP
 
 ``fit`` holds out a stratified ``validation_fraction`` of the graphs it is given for early
-stopping and epoch selection (see :mod:`graphclust.gnn.training`); ``predict`` returns class
-codes (indices into ``classes_``, the sorted labels seen in ``fit``).
+stopping and epoch selection (see :mod:`graphclust.gnn.training`); with ``inner_folds=K`` it
+fits an ensemble instead: one member per stratified fold of the graphs, each selecting its epoch
+on its own fold, and ``predict_proba`` averages the members' probabilities (the protocol of
+:func:`graphclust.gnn.cv.cross_validate` with ``inner_folds``). ``predict`` returns labels (values
+of ``classes_``, the sorted labels seen in ``fit``).
 """
 from __future__ import annotations
 
@@ -86,16 +89,26 @@ class GraphClassifier:
     epochs, lr, weight_decay, batch_size, patience, select_by
         See :class:`~graphclust.gnn.training.TrainConfig`.
     validation_fraction : float, default 0.1
+        Share of the graphs held out for epoch selection (ignored with ``inner_folds``).
+    inner_folds : int or None, default None
+        ``K >= 2``: fit ``K`` members, member ``j`` trained on the other folds of a stratified
+        ``K``-fold split of the graphs and selecting its epoch on fold ``j``; predictions average
+        the members' probabilities. Costs ``K`` fits; damps the noise of choosing an epoch on a
+        small validation split.
     random_state : int, default 0
     n_threads : int or None, default 1
         torch intra-op threads while fitting / predicting (None: leave torch's setting).
 
     Attributes
     ----------
+    models_ : list of torch.nn.Module
+        The fitted model, or the ``inner_folds`` members.
     model_ : torch.nn.Module
+        ``models_[0]``.
     classes_ : ndarray
         Sorted labels seen in ``fit`` (``y`` of the graphs, or the ``y`` argument).
-    fit_result_ : FitResult
+    fit_results_ : list of FitResult
+        One per model of ``models_``; ``fit_result_`` is the first.
     """
 
     def __init__(self, model: str = "community", *, hidden: int = 64, k: int = 2,
@@ -103,8 +116,8 @@ class GraphClassifier:
                  epochs: int = 200,
                  lr: float = 0.01, weight_decay: float = 0.0, batch_size: int = 32,
                  patience: int = 50, select_by: str = "accuracy",
-                 validation_fraction: float = 0.1, random_state: int = 0,
-                 n_threads: int | None = 1):
+                 validation_fraction: float = 0.1, inner_folds: int | None = None,
+                 random_state: int = 0, n_threads: int | None = 1):
         self.model = model
         self.hidden = hidden
         self.k = k
@@ -118,12 +131,13 @@ class GraphClassifier:
         self.patience = patience
         self.select_by = select_by
         self.validation_fraction = validation_fraction
+        self.inner_folds = inner_folds
         self.random_state = random_state
         self.n_threads = n_threads
 
     _PARAMS = ("model", "hidden", "k", "similarity", "readout", "conv", "epochs", "lr",
                "weight_decay", "batch_size", "patience", "select_by", "validation_fraction",
-               "random_state", "n_threads")
+               "inner_folds", "random_state", "n_threads")
 
     def get_params(self, deep: bool = True) -> dict:
         return {p: getattr(self, p) for p in self._PARAMS}
@@ -148,15 +162,18 @@ class GraphClassifier:
 
     def fit(self, graphs, y=None):
         """Fit on graphs (their ``y``, or the ``y`` argument: one label per graph)."""
-        from sklearn.model_selection import train_test_split
+        from sklearn.model_selection import StratifiedKFold, train_test_split
 
         from graphclust.gnn._deps import torch_threads
+        from graphclust.gnn.cv import _member_seed
         from graphclust.gnn.models import build_model, edge_dim_of
         from graphclust.gnn.training import TrainConfig, seeded, train_model
 
         check_choice(self.model, "model", _NEURAL)
         seed = check_int(self.random_state, "random_state", low=0)
         frac = check_float(self.validation_fraction, "validation_fraction", low=0.0, high=0.5)
+        inner = None if self.inner_folds is None else check_int(self.inner_folds, "inner_folds",
+                                                                low=2)
         graphs = _as_graphs(graphs)
         labels = self._labels(graphs, y)
         self.classes_, codes = np.unique(labels, return_inverse=True)
@@ -172,21 +189,34 @@ class GraphClassifier:
         for g, c in zip(data, codes):
             g.y = torch.tensor([int(c)], dtype=torch.long)
         idx = np.arange(len(data))
-        if frac > 0:
+        if inner is not None:
+            fewest = int(np.bincount(codes).min())
+            if fewest < inner:
+                raise GraphclustError(f"inner_folds={inner} is more than the {fewest} graphs of "
+                                      f"the smallest class; use inner_folds <= {fewest}.")
+            folds = StratifiedKFold(n_splits=inner, shuffle=True, random_state=seed)
+            splits = [(idx[a], idx[b]) for a, b in folds.split(idx, codes)]
+        elif frac > 0:
             n_val = max(int(round(frac * len(data))), self.classes_.size)
             try:
-                tr, va = train_test_split(idx, test_size=n_val, stratify=codes, random_state=seed)
+                splits = [train_test_split(idx, test_size=n_val, stratify=codes,
+                                           random_state=seed)]
             except ValueError:
-                tr, va = train_test_split(idx, test_size=n_val, random_state=seed)
+                splits = [train_test_split(idx, test_size=n_val, random_state=seed)]
         else:
-            tr, va = idx, idx[:0]
+            splits = [(idx, idx[:0])]
         self.n_features_in_ = int(data[0].x.shape[1])
+        self.models_, self.fit_results_ = [], []
         with torch_threads(self.n_threads):
-            with seeded(seed):
-                self.model_ = build_model(self.model, self.n_features_in_, int(self.classes_.size),
-                                          edge_dim=edge_dim_of(data), **self._model_params())
-            self.fit_result_ = train_model(self.model_, [data[i] for i in tr],
-                                           [data[i] for i in va], config, seed=seed)
+            for j, (tr, va) in enumerate(splits):
+                s = _member_seed(seed, j)
+                with seeded(s):
+                    model = build_model(self.model, self.n_features_in_, int(self.classes_.size),
+                                        edge_dim=edge_dim_of(data), **self._model_params())
+                self.fit_results_.append(train_model(model, [data[i] for i in tr],
+                                                     [data[i] for i in va], config, seed=s))
+                self.models_.append(model)
+        self.model_, self.fit_result_ = self.models_[0], self.fit_results_[0]
         return self
 
     @staticmethod
@@ -218,9 +248,10 @@ class GraphClassifier:
         if graphs[0].x.shape[1] != self.n_features_in_:
             raise GraphclustError(f"graphs have {graphs[0].x.shape[1]} node features; the model "
                                   f"was fitted with {self.n_features_in_}.")
+        data = _with_ids(graphs)
         with torch_threads(self.n_threads):
-            logits = predict_logits(self.model_, _with_ids(graphs))
-        return torch.softmax(logits, 1).numpy()
+            proba = sum(torch.softmax(predict_logits(m, data), 1) for m in self.models_)
+        return (proba / len(self.models_)).numpy()
 
     def predict(self, graphs) -> np.ndarray:
         """Predicted labels (values of ``classes_``)."""
