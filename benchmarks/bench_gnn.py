@@ -127,8 +127,8 @@ def _markdown(records: list[dict]) -> str:
     for i, rec in enumerate(records):
         t = rec["train"]
         lines.append(f"Run {i + 1}: {rec['folds']}-fold stratified CV (split seed "
-                     f"{rec['split_seed']}), {rec['seeds']} seeds per fold; {_selection(rec)}; at most {t['epochs']} epochs, patience "
-                     f"{t['patience']}, Adam lr {t['lr']}, weight decay {t['weight_decay']}, batch "
+                     f"{rec['split_seed']}), {rec['seeds']} seeds per fold; {_selection(rec)}; "
+                     f"at most {t['epochs']} epochs, patience {t['patience']}, Adam lr {t['lr']}, weight decay {t['weight_decay']}, batch "
                      f"{t['batch_size']}, hidden {rec['hidden']}, epoch selected by validation "
                      f"{t.get('select_by', 'accuracy')}; node features: atom type"
                      f"{' + bond-type counts' if rec.get('edge_features') else ''}; community "

@@ -109,9 +109,8 @@ def test_inner_fold_ensemble_is_the_mean_of_its_members_probabilities():
     classified by the members' mean softmax; rebuilt here by hand from the documented splits."""
     from sklearn.model_selection import StratifiedKFold
 
-    from graphclust.gnn.cv import _member_seed
     from graphclust.gnn.models import build_model, edge_dim_of
-    from graphclust.gnn.training import predict_logits, seeded, train_model
+    from graphclust.gnn.training import member_seed, predict_logits, seeded, train_model
 
     graphs = toy_graphs(8)
     y = np.array([int(g.y) for g in graphs])
@@ -126,7 +125,7 @@ def test_inner_fold_ensemble_is_the_mean_of_its_members_probabilities():
         inner = StratifiedKFold(2, shuffle=True, random_state=3 * 1000 + f)
         proba, vals = 0.0, []
         for j, (a, b) in enumerate(inner.split(train_idx, y[train_idx])):
-            s = _member_seed(3, j)
+            s = member_seed(3, j)
             with seeded(s):
                 m = build_model("base", 3, 2, edge_dim=edge_dim_of(graphs))
             fit = train_model(m, [graphs[i] for i in train_idx[a]],

@@ -35,6 +35,7 @@ that need no torch training:
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -114,7 +115,10 @@ def paired_comparison(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) ->
            "wins": int((d > 1e-12).sum()), "ties": int((np.abs(d) <= 1e-12).sum()),
            "losses": int((d < -1e-12).sum()), "t_test_p": None, "wilcoxon_p": None}
     if d.size > 1 and np.any(np.abs(d) > 1e-12):
-        with np.errstate(all="ignore"):
+        # nearly equal differences (e.g. 2 folds) make scipy warn about precision; the p-value
+        # is still returned, and a clear NaN becomes None below
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             t = stats.ttest_rel(a, b)
         out["t_test_p"] = float(t.pvalue) if np.isfinite(t.pvalue) else None
         try:
@@ -324,11 +328,6 @@ def cross_validate(graphs: Sequence, models: Sequence[str] = ("community",), *, 
                     settings=settings)
 
 
-def _member_seed(seed: int, j: int) -> int:
-    """Seed of ensemble member ``j`` of a run with ``seed`` (member 0 keeps the run's seed)."""
-    return int(seed) + 1_000_003 * int(j)
-
-
 def _run_task(graphs, y, task, *, models, config, model_params, n_threads, want_example):
     """Every model on one (fold, seed): returns (rows, example or None).
 
@@ -342,7 +341,7 @@ def _run_task(graphs, y, task, *, models, config, model_params, n_threads, want_
     if neural:
         from graphclust.gnn._deps import torch_threads
         from graphclust.gnn.models import build_model, edge_dim_of
-        from graphclust.gnn.training import predict_logits, seeded, train_model
+        from graphclust.gnn.training import mean_probabilities, train_members
     else:
         from contextlib import nullcontext
 
@@ -369,17 +368,10 @@ def _run_task(graphs, y, task, *, models, config, model_params, n_threads, want_
             else:
                 params = dict(model_params.get(name, {}))
                 test_graphs = [graphs[i] for i in test_idx]
-                fits, proba, first = [], 0.0, None
-                for j, (m_tr, m_va) in enumerate(members):
-                    s = _member_seed(seed, j)
-                    with seeded(s):
-                        model = build_model(name, n_features, n_classes, edge_dim=edge_dim,
-                                            **params)
-                    fits.append(train_model(model, [graphs[i] for i in m_tr],
-                                            [graphs[i] for i in m_va], config, seed=s))
-                    proba = proba + predict_logits(model, test_graphs).softmax(1)
-                    first = model if first is None else first
-                pred = proba.argmax(1).numpy()
+                fitted, fits = train_members(
+                    lambda: build_model(name, n_features, n_classes, edge_dim=edge_dim, **params),
+                    graphs, members, config, seed=seed)
+                pred = mean_probabilities(fitted, test_graphs).argmax(1).numpy()
                 if len(fits) == 1:
                     row.update(val_accuracy=fits[0].val_accuracy, val_loss=fits[0].val_loss,
                                best_epoch=fits[0].best_epoch, epochs_run=fits[0].epochs_run)
@@ -392,7 +384,7 @@ def _run_task(graphs, y, task, *, models, config, model_params, n_threads, want_
                 if rates:
                     row["community_convergence"] = float(np.mean(rates))
                 if name == "community" and want_example:
-                    example = _example(first, test_graphs, pred)
+                    example = _example(fitted[0], test_graphs, pred)
             row["test_accuracy"] = float((pred == y[test_idx]).mean())
             row["seconds"] = time.perf_counter() - t0
             row["cpu_seconds"] = time.process_time() - c0

@@ -165,9 +165,8 @@ class GraphClassifier:
         from sklearn.model_selection import StratifiedKFold, train_test_split
 
         from graphclust.gnn._deps import torch_threads
-        from graphclust.gnn.cv import _member_seed
         from graphclust.gnn.models import build_model, edge_dim_of
-        from graphclust.gnn.training import TrainConfig, seeded, train_model
+        from graphclust.gnn.training import TrainConfig, train_members
 
         check_choice(self.model, "model", _NEURAL)
         seed = check_int(self.random_state, "random_state", low=0)
@@ -206,16 +205,12 @@ class GraphClassifier:
         else:
             splits = [(idx, idx[:0])]
         self.n_features_in_ = int(data[0].x.shape[1])
-        self.models_, self.fit_results_ = [], []
+        params, edge_dim = self._model_params(), edge_dim_of(data)
         with torch_threads(self.n_threads):
-            for j, (tr, va) in enumerate(splits):
-                s = _member_seed(seed, j)
-                with seeded(s):
-                    model = build_model(self.model, self.n_features_in_, int(self.classes_.size),
-                                        edge_dim=edge_dim_of(data), **self._model_params())
-                self.fit_results_.append(train_model(model, [data[i] for i in tr],
-                                                     [data[i] for i in va], config, seed=s))
-                self.models_.append(model)
+            self.models_, self.fit_results_ = train_members(
+                lambda: build_model(self.model, self.n_features_in_, int(self.classes_.size),
+                                    edge_dim=edge_dim, **params),
+                data, splits, config, seed=seed)
         self.model_, self.fit_result_ = self.models_[0], self.fit_results_[0]
         return self
 
@@ -238,20 +233,16 @@ class GraphClassifier:
 
     def predict_proba(self, graphs) -> np.ndarray:
         """Class probabilities ``(n_graphs, n_classes)``."""
-        import torch
-
         from graphclust.gnn._deps import torch_threads
-        from graphclust.gnn.training import predict_logits
+        from graphclust.gnn.training import mean_probabilities
 
         self._check_fitted()
         graphs = _as_graphs(graphs)
         if graphs[0].x.shape[1] != self.n_features_in_:
             raise GraphclustError(f"graphs have {graphs[0].x.shape[1]} node features; the model "
                                   f"was fitted with {self.n_features_in_}.")
-        data = _with_ids(graphs)
         with torch_threads(self.n_threads):
-            proba = sum(torch.softmax(predict_logits(m, data), 1) for m in self.models_)
-        return (proba / len(self.models_)).numpy()
+            return mean_probabilities(self.models_, _with_ids(graphs)).numpy()
 
     def predict(self, graphs) -> np.ndarray:
         """Predicted labels (values of ``classes_``)."""

@@ -31,7 +31,8 @@ _data = require("torch_geometric.data")
 
 SELECT_BY = ("accuracy", "loss")
 
-__all__ = ["SELECT_BY", "TrainConfig", "FitResult", "seeded", "train_model", "predict_logits"]
+__all__ = ["SELECT_BY", "TrainConfig", "FitResult", "seeded", "train_model", "predict_logits",
+           "member_seed", "train_members", "mean_probabilities"]
 
 
 @dataclass(frozen=True)
@@ -218,3 +219,32 @@ def train_model(model, train, val, config: TrainConfig = TrainConfig(), *, seed:
                      val_loss=best_scores[1], seconds=time.perf_counter() - t0,
                      community_convergence=(sum(conv_rates) / len(conv_rates)) if conv_rates else None,
                      history=history)
+
+
+def member_seed(seed: int, j: int) -> int:
+    """Seed of ensemble member ``j`` of a run with ``seed`` (member 0 keeps the run's seed, so a
+    one-member ensemble is the single model)."""
+    return int(seed) + 1_000_003 * int(j)
+
+
+def train_members(build, graphs, splits, config: TrainConfig = TrainConfig(), *, seed: int = 0):
+    """Train one model per ``(train, val)`` index pair of ``splits`` (indices into ``graphs``).
+
+    ``build()`` returns a fresh model; it is called under :func:`seeded` with member ``j``'s
+    :func:`member_seed`, which also seeds that member's training. Returns ``(models, fits)``.
+    """
+    models, fits = [], []
+    for j, (tr, va) in enumerate(splits):
+        s = member_seed(seed, j)
+        with seeded(s):
+            model = build()
+        fits.append(train_model(model, [graphs[i] for i in tr], [graphs[i] for i in va], config,
+                                seed=s))
+        models.append(model)
+    return models, fits
+
+
+def mean_probabilities(models, graphs) -> "torch.Tensor":
+    """The members' mean class probabilities ``(len(graphs), num_classes)`` (eval mode)."""
+    graphs = list(graphs)
+    return sum(torch.softmax(predict_logits(m, graphs), 1) for m in models) / len(models)
