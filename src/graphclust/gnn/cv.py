@@ -44,7 +44,7 @@ import numpy as np
 from graphclust._validation import GraphclustError, check_float, check_int
 
 __all__ = ["BASELINES", "MODEL_CHOICES", "CVResult", "cross_validate", "paired_comparison",
-           "fold_table", "COUNTS_C_GRID"]
+           "fold_table", "stratified_inner_folds", "COUNTS_C_GRID"]
 
 BASELINES = ("majority", "counts")
 COUNTS_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
@@ -126,6 +126,21 @@ def paired_comparison(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) ->
         except ValueError:
             pass
     return out
+
+
+def stratified_inner_folds(idx: np.ndarray, codes: np.ndarray, k: int, random_state: int, *,
+                           what: str = "graphs", where: str = "") -> list:
+    """``(train, val)`` pairs of a shuffled stratified ``k``-fold split of ``idx`` (``codes``:
+    their class codes 0..C-1): the members of an inner-CV ensemble. A class with fewer than
+    ``k`` graphs is a clear error (``what`` and ``where`` word it for the caller)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    fewest = int(np.bincount(codes).min())
+    if fewest < k:
+        raise GraphclustError(f"inner_folds={k} is more than the {fewest} {what} of the smallest "
+                              f"class{where}; use inner_folds <= {fewest}.")
+    folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
+    return [(idx[a], idx[b]) for a, b in folds.split(np.zeros(len(idx)), codes)]
 
 
 def _majority(y_train, n_test):
@@ -253,12 +268,6 @@ def cross_validate(graphs: Sequence, models: Sequence[str] = ("community",), *, 
     splits = list(skf.split(np.zeros(len(y)), y))
     tasks = []
     for f, (train_idx, test_idx) in enumerate(splits):
-        if inner_folds is not None:
-            fewest = int(np.bincount(y[train_idx]).min())
-            if fewest < inner_folds:
-                raise GraphclustError(
-                    f"inner_folds={inner_folds} is more than the {fewest} training graphs of the "
-                    f"smallest class in outer fold {f + 1}; use inner_folds <= {fewest}.")
         for seed in seeds:
             if inner_folds is None:
                 n_val = max(int(round(val_fraction * len(train_idx))), int(classes.size))
@@ -266,10 +275,9 @@ def cross_validate(graphs: Sequence, models: Sequence[str] = ("community",), *, 
                                                   stratify=y[train_idx],
                                                   random_state=seed * 1000 + f))]
             else:
-                inner = StratifiedKFold(n_splits=inner_folds, shuffle=True,
-                                        random_state=seed * 1000 + f)
-                members = [(train_idx[a], train_idx[b])
-                           for a, b in inner.split(np.zeros(len(train_idx)), y[train_idx])]
+                members = stratified_inner_folds(train_idx, y[train_idx], inner_folds,
+                                                 seed * 1000 + f, what="training graphs",
+                                                 where=f" in outer fold {f + 1}")
             tasks.append((f, seed, members, test_idx))
     job = dict(models=models, config=config, model_params=model_params, n_threads=n_threads)
     runs: list[dict] = []

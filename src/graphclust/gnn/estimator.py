@@ -162,9 +162,10 @@ class GraphClassifier:
 
     def fit(self, graphs, y=None):
         """Fit on graphs (their ``y``, or the ``y`` argument: one label per graph)."""
-        from sklearn.model_selection import StratifiedKFold, train_test_split
+        from sklearn.model_selection import train_test_split
 
         from graphclust.gnn._deps import torch_threads
+        from graphclust.gnn.cv import stratified_inner_folds
         from graphclust.gnn.models import build_model, edge_dim_of
         from graphclust.gnn.training import TrainConfig, train_members
 
@@ -189,12 +190,7 @@ class GraphClassifier:
             g.y = torch.tensor([int(c)], dtype=torch.long)
         idx = np.arange(len(data))
         if inner is not None:
-            fewest = int(np.bincount(codes).min())
-            if fewest < inner:
-                raise GraphclustError(f"inner_folds={inner} is more than the {fewest} graphs of "
-                                      f"the smallest class; use inner_folds <= {fewest}.")
-            folds = StratifiedKFold(n_splits=inner, shuffle=True, random_state=seed)
-            splits = [(idx[a], idx[b]) for a, b in folds.split(idx, codes)]
+            splits = stratified_inner_folds(idx, codes, inner, seed)
         elif frac > 0:
             n_val = max(int(round(frac * len(data))), self.classes_.size)
             try:
