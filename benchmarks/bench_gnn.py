@@ -57,7 +57,8 @@ def _run(args, argv) -> dict:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     ds = load_tu_dataset(args.data, edge_features=args.edge_features)
     config = TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                         patience=args.patience, select_by=args.select_by)
+                         patience=args.patience, select_by=args.select_by,
+                         lr_schedule=args.lr_schedule)
     community = {"hidden": args.hidden, **json.loads(args.community_params)}
     cmd = "    .venv/bin/python benchmarks/bench_gnn.py " + " ".join(argv)
     print(f"machine: {machine()}")
@@ -128,7 +129,7 @@ def _markdown(records: list[dict]) -> str:
         t = rec["train"]
         lines.append(f"Run {i + 1}: {rec['folds']}-fold stratified CV (split seed "
                      f"{rec['split_seed']}), {rec['seeds']} seeds per fold; {_selection(rec)}; "
-                     f"at most {t['epochs']} epochs, patience {t['patience']}, Adam lr {t['lr']}, weight decay {t['weight_decay']}, batch "
+                     f"at most {t['epochs']} epochs, patience {t['patience']}, Adam lr {t['lr']} ({t.get('lr_schedule', 'constant')}), weight decay {t['weight_decay']}, batch "
                      f"{t['batch_size']}, hidden {rec['hidden']}, epoch selected by validation "
                      f"{t.get('select_by', 'accuracy')}; node features: atom type"
                      f"{' + bond-type counts' if rec.get('edge_features') else ''}; community "
@@ -197,6 +198,9 @@ def main(argv=None) -> int:
     ap.add_argument("--patience", type=int, default=30)
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
+                    help="Adam step size per epoch: constant, or cosine-annealed towards 0 over "
+                         "--epochs")
     ap.add_argument("--select-by", choices=["accuracy", "loss"], default="accuracy",
                     help="validation score that picks the kept epoch")
     ap.add_argument("--edge-features", action="store_true",

@@ -20,7 +20,7 @@ def _logits(model, graphs):
 
 
 @pytest.mark.parametrize("name,params", [(n, {}) for n in sorted(NEURAL_MODELS)]
-                         + [("community", {"conv": "gine"})])
+                         + [("community", {"conv": "gine"}), ("community", {"conv": "gin"})])
 def test_batching_invariance(name, params):
     graphs = toy_graphs(5)
     with seeded(0):
@@ -121,6 +121,50 @@ def test_kept_epoch_follows_the_selection_rule(select_by):
     assert fit.val_loss == want["val_loss"] and fit.val_accuracy == want["val_accuracy"]
 
 
+def test_cosine_schedule_sets_each_epochs_step_size(monkeypatch):
+    """Every optimiser step of training epoch e uses lr * (1 + cos(pi e / epochs)) / 2."""
+    import math
+
+    used = []
+
+    class Recording(torch.optim.Adam):
+        def step(self, closure=None):
+            used.append(self.param_groups[0]["lr"])
+            return super().step(closure)
+
+    monkeypatch.setattr(torch.optim, "Adam", Recording)
+    graphs = toy_graphs(8)  # 16 graphs: 12 train in batches of 4 -> 3 steps per epoch
+    with seeded(0):
+        model = build_model("base", 3, 2, hidden=8)
+    cfg = TrainConfig(epochs=4, patience=100, batch_size=4, lr=0.02, lr_schedule="cosine")
+    train_model(model, graphs[:12], graphs[12:], cfg, seed=0)
+    want = [0.02 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4) for _ in range(3)]
+    assert used == pytest.approx(want)
+    assert want[0] == pytest.approx(0.02) and want[-1] < 0.003
+    used.clear()
+    with seeded(0):
+        model = build_model("base", 3, 2, hidden=8)
+    constant = TrainConfig(epochs=4, patience=100, batch_size=4, lr=0.02, lr_schedule="constant")
+    train_model(model, graphs[:12], graphs[12:], constant, seed=0)
+    assert used == [0.02] * 12
+
+
+def test_community_gin_layers_ignore_edge_features():
+    from torch_geometric.nn import GINConv
+
+    graphs = toy_graphs(4)
+    with seeded(0):
+        model = build_model("community", 3, 2, hidden=8, conv="gin")
+    assert all(isinstance(c, GINConv) for c in (model.conv1, model.conv2, model.sub_conv1,
+                                                model.sub_conv2))
+    b = Batch.from_data_list(graphs)
+    model.eval()
+    with torch.no_grad():
+        with_attr = model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs, edge_attr=b.edge_attr)
+        without = model(b.x, b.edge_index, b.batch, num_graphs=b.num_graphs)
+    torch.testing.assert_close(with_attr, without)
+
+
 def test_parameter_errors():
     with pytest.raises(GraphclustError, match=r"model must be one of 'base'"):
         build_model("gat", 3, 2)
@@ -134,6 +178,8 @@ def test_parameter_errors():
         TrainConfig(epochs=0)
     with pytest.raises(GraphclustError, match=r"select_by must be one of 'accuracy', 'loss'"):
         TrainConfig(select_by="f1")
+    with pytest.raises(GraphclustError, match=r"lr_schedule must be one of 'constant', 'cosine'"):
+        TrainConfig(lr_schedule="step")
 
 
 @pytest.mark.parametrize("name,params", [("gine", {}), ("community", {"conv": "gine"})])
@@ -172,7 +218,7 @@ def test_community_gine_subgraph_layers_get_the_intra_community_bonds():
 def test_edge_feature_models_need_edge_features():
     with pytest.raises(GraphclustError, match=r"uses edge features, but the graphs have none"):
         build_model("gine", 3, 2)
-    with pytest.raises(GraphclustError, match=r"conv must be one of 'gcn', 'gine'"):
+    with pytest.raises(GraphclustError, match=r"conv must be one of 'gcn', 'gin', 'gine'"):
         CommunityGCN(3, 2, conv="gat")
     graphs = toy_graphs(1)
     with seeded(0):

@@ -19,8 +19,9 @@ read from the batch so that empty trailing graphs cannot change shapes.
   communities; the ``k`` best are kept, each as its value vector weighted by its softmax weight
   (so the query and key maps get gradients; a plain top-k selection would give them none), in
   decreasing score order; a graph with fewer than ``k`` communities gets zero slots. The slots are
-  concatenated with ``g`` and classified by the MLP head. ``conv="gine"`` makes all four layers
-  GINE layers; the subgraph layers then get the features of the intra-community edges.
+  concatenated with ``g`` and classified by the MLP head. ``conv="gin"`` makes all four layers
+  GIN layers; ``conv="gine"`` GINE layers, and the subgraph layers then get the features of the
+  intra-community edges.
 
 Every ``forward`` takes ``edge_attr=None``; only GINE layers read it.
 """
@@ -40,9 +41,10 @@ __all__ = ["READOUTS", "NEURAL_MODELS", "GCN", "GIN", "CommunityGCN", "build_mod
            "edge_dim_of", "readout"]
 
 READOUTS = ("mean", "sum", "mean+sum")
-#: message-passing layers: "gcn" ignores edge features, "gine" (GIN with edge features, Hu et
-#: al. 2020) adds a linear map of each edge's features to the neighbour's message.
-CONVS = ("gcn", "gine")
+#: message-passing layers: "gcn" and "gin" (Xu et al. 2019: sum of the neighbours, a two-layer
+#: MLP, learnable epsilon) ignore edge features; "gine" (GIN with edge features, Hu et al. 2020)
+#: adds a linear map of each edge's features to the neighbour's message.
+CONVS = ("gcn", "gin", "gine")
 
 
 def _conv(kind: str, in_channels: int, out_channels: int, edge_dim: int | None):
@@ -50,6 +52,8 @@ def _conv(kind: str, in_channels: int, out_channels: int, edge_dim: int | None):
         return _pyg_nn.GCNConv(in_channels, out_channels)
     mlp = torch.nn.Sequential(torch.nn.Linear(in_channels, out_channels), torch.nn.ReLU(),
                               torch.nn.Linear(out_channels, out_channels))
+    if kind == "gin":
+        return _pyg_nn.GINConv(mlp, train_eps=True)
     return _pyg_nn.GINEConv(mlp, train_eps=True, edge_dim=edge_dim)
 
 
@@ -175,12 +179,9 @@ class GIN(torch.nn.Module):
         check_int(layers, "layers", low=1)
         check_choice(conv, "conv", ("gin", "gine"))
         edge_dim = _check_edge_dim(conv, edge_dim)
-        self.convs = torch.nn.ModuleList()
-        for i in range(layers):
-            mlp = torch.nn.Sequential(torch.nn.Linear(in_channels if i == 0 else hidden, hidden),
-                                      torch.nn.ReLU(), torch.nn.Linear(hidden, hidden))
-            self.convs.append(_pyg_nn.GINConv(mlp, train_eps=True) if conv == "gin"
-                              else _pyg_nn.GINEConv(mlp, train_eps=True, edge_dim=edge_dim))
+        self.convs = torch.nn.ModuleList(
+            [_conv(conv, in_channels if i == 0 else hidden, hidden, edge_dim)
+             for i in range(layers)])
         self.head = _Head(hidden * layers, hidden, num_classes, dropout)
 
     def forward(self, x, edge_index, batch, num_graphs: int | None = None, communities=None,
@@ -212,10 +213,11 @@ class CommunityGCN(torch.nn.Module):
     input_readout : bool, default False
         Also concatenate the sum of the input features (for MUTAG: the atom-type counts) to
         ``g``, as GIN's jumping-knowledge readout does with its layer 0.
-    conv : {"gcn", "gine"}, default "gcn"
-        The four message-passing layers: GCN (the notebook's; ignores edge features) or GINE
-        (edge features, e.g. MUTAG's bond types, enter every message; the subgraph layers get
-        the features of the intra-community edges).
+    conv : {"gcn", "gin", "gine"}, default "gcn"
+        The four message-passing layers: GCN (the notebook's; ignores edge features), GIN
+        (sum aggregation and two-layer MLPs; ignores edge features) or GINE (edge features,
+        e.g. MUTAG's bond types, enter every message; the subgraph layers get the features of
+        the intra-community edges).
     edge_dim : int or None
         Width of ``edge_attr`` (only used with ``conv="gine"``).
     """
