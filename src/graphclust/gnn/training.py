@@ -2,8 +2,9 @@
 
 :func:`train_model` trains on ``train`` graphs and selects, on ``val`` graphs only, the epoch to
 keep (best validation accuracy, ties broken by lower validation loss); training stops after
-``patience`` epochs without improvement and the selected weights are loaded back. The test
-graphs of a cross-validation fold never enter this function.
+``patience`` epochs without improvement and the selected weights are loaded back. Adam's step
+size is set at the start of every epoch by ``TrainConfig.lr_schedule`` (cosine-annealed by
+default). The test graphs of a cross-validation fold never enter this function.
 
 For a model with ``uses_communities`` (community pooling), the communities of the training and
 validation graphs are computed once per epoch by a :class:`~graphclust.gnn.pooling.CommunityCache`,
@@ -33,8 +34,8 @@ _data = require("torch_geometric.data")
 SELECT_BY = ("accuracy", "loss")
 LR_SCHEDULES = ("constant", "cosine")
 
-__all__ = ["SELECT_BY", "LR_SCHEDULES", "TrainConfig", "FitResult", "seeded", "train_model", "predict_logits",
-           "member_seed", "train_members", "mean_probabilities"]
+__all__ = ["SELECT_BY", "LR_SCHEDULES", "TrainConfig", "FitResult", "seeded", "train_model",
+           "predict_logits", "member_seed", "train_members", "mean_probabilities"]
 
 
 @dataclass(frozen=True)
