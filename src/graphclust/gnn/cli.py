@@ -75,7 +75,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="cosine",
                    help="step size per epoch: cosine-annealed from --lr towards 0 over "
                         "--epochs, or constant (the defaults are benchmarks/RESULTS_gnn.md "
-                        "Addendum 5's: +0.03 to +0.08 for every neural model on MUTAG against "
+                        "Addendum 5's: +0.014 to +0.071 for every neural model on MUTAG against "
                         "lr 0.01 constant, 100 epochs, patience 30)")
     p.add_argument("--select-by", choices=["accuracy", "loss"], default="accuracy",
                    help="validation score that picks the kept epoch (accuracy: ties broken "

@@ -63,7 +63,7 @@ class TrainConfig:
         epochs, which validation then tends to keep, change the weights little.
 
     The defaults are the setting of benchmarks/RESULTS_gnn.md, Addendum 5: against the earlier
-    lr 0.01 (constant), 100-200 epochs and patience 30-50, every neural model gained 0.03-0.08
+    lr 0.01 (constant), 100-200 epochs and patience 30-50, every neural model gained 0.014-0.071
     of 10-fold accuracy on MUTAG (the constant large step left the training loss at 0.35-0.4
     and the validation curve jumping from epoch to epoch).
     """
