@@ -117,3 +117,21 @@ def test_imports_stay_light():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "named the extra" in proc.stdout
+
+
+def test_training_defaults_are_the_same_everywhere():
+    """The CLI and GraphClassifier repeat TrainConfig's defaults (the CLI cannot import torch
+    to read them); all three must agree."""
+    pytest.importorskip("torch_geometric")
+    import inspect
+
+    from graphclust.gnn.estimator import GraphClassifier
+    from graphclust.gnn.training import TrainConfig
+
+    want = TrainConfig()
+    args = _parse(["some_dir"])
+    est = inspect.signature(GraphClassifier).parameters
+    for name in ("epochs", "lr", "batch_size", "patience", "select_by", "lr_schedule"):
+        assert getattr(args, name) == getattr(want, name), name
+        assert est[name].default == getattr(want, name), name
+    assert est["weight_decay"].default == want.weight_decay

@@ -67,6 +67,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="runs per fold (seeds 0..SEEDS-1: initialisation, batch order, "
                         "validation split)")
     p.add_argument("--seed", type=int, default=0, help="seed of the outer fold assignment")
+    # training defaults: TrainConfig's, repeated because parsing must not import torch (a test
+    # checks that the CLI, GraphClassifier and TrainConfig agree)
     p.add_argument("--epochs", type=_positive_int, default=150, help="maximum epochs per run")
     p.add_argument("--patience", type=_positive_int, default=150,
                    help="stop after this many epochs without a better validation score (the "
